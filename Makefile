@@ -1,0 +1,26 @@
+# The two commands of the README: `make demo` and `make test`. Both create the virtual
+# environment when it is missing (or when pyproject.toml changed) and install what they need.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/vsvrisk demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python experiments/bench_synth.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis mlruns mlflow.db out

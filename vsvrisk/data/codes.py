@@ -1,0 +1,126 @@
+"""The code book of the person-year table (DESIGN section 4): columns, codes and groupings.
+
+One place for every code list, so that the schema, the synthetic generator and the feature
+transformers agree by construction.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+#: Reference date of a school year t: 1 October of year t (month, day).
+REFERENCE_MONTH_DAY = (10, 1)
+
+#: Default upper age of the population (exclusive): under 23. The 2026 law widens it to 27.
+DEFAULT_UPPER_AGE = 23
+LOWER_AGE = 10
+
+SECTORS = ("vo", "mbo", "vavo")
+VO_TYPES = ("pro", "vmbo_bb", "vmbo_kb", "vmbo_gt", "havo", "vwo", "vso")
+MBO_LEVELS = (1, 2, 3, 4)
+MBO_PATHWAYS = ("bol", "bbl")
+MBO_FIELDS = ("techniek", "economie", "zorg_welzijn", "groen", "combinatie")
+GENDERS = ("m", "v")
+PARENTS = ("both", "one", "none")
+MOTHER_EDUCATION = ("low", "mid", "high", "unknown")
+URBANISATION = (1, 2, 3, 4, 5)
+MIGRATION_BACKGROUNDS = ("none", "western", "non_western")
+
+#: The six problem flags of section 4; two or more of them is multiproblematiek.
+PROBLEM_FLAGS = (
+    "psychosocial",
+    "crime_suspect",
+    "problem_debts",
+    "benefits_household",
+    "parent_crime_suspect",
+    "parent_mental_health",
+)
+MULTIPROBLEM_THRESHOLD = 2
+
+#: Household wealth in five percentile groups: [0, 20), [20, 40), ..., [80, 100].
+WEALTH_GROUP_EDGES = (0, 20, 40, 60, 80, 100)
+WEALTH_GROUPS = ("q1", "q2", "q3", "q4", "q5", "missing")
+
+#: Categorical columns (category dtype in memory) and their codes.
+CATEGORICAL_CODES = MappingProxyType(
+    {
+        "sector": SECTORS,
+        "vo_type": VO_TYPES,
+        "mbo_pathway": MBO_PATHWAYS,
+        "mbo_field": MBO_FIELDS,
+        "gender": GENDERS,
+        "parents": PARENTS,
+        "mother_education": MOTHER_EDUCATION,
+        "migration_background": MIGRATION_BACKGROUNDS,
+    }
+)
+
+#: Columns of the person-year table, in order, with their in-memory dtype.
+#: ``category`` columns use the codes above; ``Int64`` is a nullable integer; ``boolean`` is a
+#: nullable boolean (only the target may be missing).
+COLUMNS = MappingProxyType(
+    {
+        "person_id": "string",
+        "school_year": "int64",
+        "birth_date": "datetime64[ns]",
+        "region_code": "int64",
+        "sector": "category",
+        "vo_type": "category",
+        "mbo_level": "Int64",
+        "mbo_pathway": "category",
+        "mbo_field": "category",
+        "gender": "category",
+        "delay_years": "int64",
+        "psychosocial": "bool",
+        "crime_suspect": "bool",
+        "problem_debts": "bool",
+        "benefits_household": "bool",
+        "parent_crime_suspect": "bool",
+        "parent_mental_health": "bool",
+        "wealth_percentile": "Int64",
+        "parents": "category",
+        "mother_education": "category",
+        "urbanisation": "int64",
+        "migration_background": "category",
+        "vsv": "boolean",
+    }
+)
+
+#: Columns that may be absent from a file: the target (absent for a cohort being scored) and
+#: the audit-only migration background.
+OPTIONAL_COLUMNS = ("migration_background", "vsv")
+REQUIRED_COLUMNS = tuple(name for name in COLUMNS if name not in OPTIONAL_COLUMNS)
+
+#: Sector-specific columns: filled inside their sector, empty outside it.
+SECTOR_COLUMNS = MappingProxyType(
+    {
+        "vo_type": ("vo",),
+        "mbo_level": ("mbo",),
+        "mbo_pathway": ("mbo",),
+        "mbo_field": ("mbo",),
+    }
+)
+
+#: CBS age groups per sector model (lower bounds; the first group is "<= next bound - 1" and
+#: the last ">= its bound"). vo: <=14, 15, 16, 17, 18, >=19. mbo (vavo goes with mbo):
+#: <=16, then single years up to the upper age of the population.
+AGE_GROUP_BOUNDS = MappingProxyType({"vo": (15, 16, 17, 18, 19), "mbo": tuple(range(17, 27))})
+
+#: Which model group a sector belongs to (vavo is modelled with mbo unless a config says so).
+MODEL_GROUP = MappingProxyType({"vo": "vo", "mbo": "mbo", "vavo": "mbo"})
+
+
+def age_group_labels(model_group: str, upper_age: int = DEFAULT_UPPER_AGE) -> tuple[str, ...]:
+    """Labels of the CBS age groups of a model group, for a population below ``upper_age``.
+
+    Examples
+    --------
+    >>> age_group_labels("vo")
+    ('<=14', '15', '16', '17', '18', '>=19')
+    >>> age_group_labels("mbo")
+    ('<=16', '17', '18', '19', '20', '21', '22')
+    """
+    bounds = [b for b in AGE_GROUP_BOUNDS[model_group] if b < upper_age]
+    if model_group == "vo":
+        return (f"<={bounds[0] - 1}", *(str(b) for b in bounds[:-1]), f">={bounds[-1]}")
+    return (f"<={bounds[0] - 1}", *(str(b) for b in bounds))
