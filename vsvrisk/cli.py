@@ -25,15 +25,105 @@ app = typer.Typer(
 )
 
 
+# Options that take several values after one flag (``--school-years 2018 2019``). Click
+# options take a fixed number of values, so :func:`main` rewrites them to repeated flags.
+_MULTI_VALUE_OPTIONS = ("--school-years",)
+
+
 @app.callback()
 def _root() -> None:
     """Regional risk of early school leaving (vsv) and the budget that follows it."""
 
 
+def _expand_multi_value_options(argv: list[str]) -> list[str]:
+    expanded: list[str] = []
+    option = None
+    for arg in argv:
+        if arg in _MULTI_VALUE_OPTIONS:
+            option = arg
+            continue
+        if option is not None and not arg.startswith("-"):
+            expanded += [option, arg]
+            continue
+        option = None
+        expanded.append(arg)
+    return expanded
+
+
+def _print_figures(population_frame, console) -> None:
+    from rich.table import Table
+
+    from vsvrisk.synth import published_figures
+
+    for year, cohort in population_frame.groupby("school_year"):
+        table = Table(title=f"School year {year}/{str(year + 1)[-2:]}: {len(cohort):,} persons, against the published figures")
+        for name in ("figure", "synthetic", "published", "accepted range", ""):
+            table.add_column(name, justify="right" if name in ("synthetic", "accepted range") else "left")
+        for row in published_figures(cohort).itertuples():
+            value = f"{row.value:.2f}{row.unit}"
+            bounds = f"{row.low:g}-{row.high:g}{row.unit}"
+            table.add_row(row.figure, value, row.published, bounds, "ok" if row.within else "[red]outside[/red]")
+        console.print(table)
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option(help="Output file: .parquet or .csv.")],
+    n_persons: Annotated[int, typer.Option(min=1, help="Persons per school year.")] = 100_000,
+    school_years: Annotated[Optional[list[int]], typer.Option(help="School years t (2019 = 2019/20); several may follow the flag.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the sample: same seed, same file.")] = 0,
+    truth: Annotated[str, typer.Option(help="nonlinear (default) or logistic (main effects only).")] = "nonlinear",
+    upper_age: Annotated[int, typer.Option(help="Population younger than this (23; 27 under the 2026 law).")] = 23,
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+) -> None:
+    """Generate a synthetic person-year table and print it against the published figures."""
+    from rich.console import Console
+
+    from vsvrisk.data import write_person_years
+    from vsvrisk.exceptions import ConfigError
+    from vsvrisk.synth import generate
+
+    if truth not in ("nonlinear", "logistic"):
+        raise ConfigError(f"--truth must be 'nonlinear' or 'logistic', got '{truth}'")
+    if out.suffix.lower() not in (".parquet", ".csv"):
+        raise ConfigError(f"--out {out}: the file name must end in .parquet or .csv")
+    if out.exists() and not overwrite:
+        raise ConfigError(f"--out {out} exists already: choose another path or pass --overwrite")
+    console = Console(stderr=False)
+    with console.status("drawing the population"):
+        population = generate(n_persons, school_years or [2019], seed, truth=truth, upper_age=upper_age)
+    with console.status(f"writing {out}"):
+        write_person_years(population.frame, out, overwrite=overwrite)
+    _print_figures(population.frame, console)
+    console.print(f"wrote {len(population.frame):,} rows to {out}")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for the demo's files (replaced on every run).")] = Path("out/demo"),
+    n_persons: Annotated[int, typer.Option(min=1, help="Persons per school year.")] = 200_000,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic population.")] = 1,
+) -> None:
+    """Run the main job end to end on embedded defaults (synthetic data, nothing to download)."""
+    from rich.console import Console
+
+    from vsvrisk.data import write_person_years
+    from vsvrisk.synth import generate
+
+    console = Console()
+    with console.status("drawing two synthetic cohorts (2018/19 and 2019/20)"):
+        population = generate(n_persons, [2018, 2019], seed)
+    path = out / "population.parquet"
+    write_person_years(population.frame, path, overwrite=True)
+    _print_figures(population.frame, console)
+    console.print(f"population: {len(population.frame):,} person-years in {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status (0 done, 2 bad input, 1 a bug)."""
+    argv = _expand_multi_value_options(list(sys.argv[1:] if argv is None else argv))
     try:
-        app(args=argv, standalone_mode=False)
+        result = app(args=argv, standalone_mode=False)
     except VsvriskError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -51,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {message}", file=sys.stderr)
             return 2
         raise
-    return 0
+    # click returns the exit code of typer.Exit / ctx.exit in non-standalone mode
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

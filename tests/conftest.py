@@ -1,0 +1,19 @@
+"""Shared fixtures: small synthetic populations, built once per test session."""
+
+from __future__ import annotations
+
+import pytest
+
+from vsvrisk.synth import generate
+
+
+@pytest.fixture(scope="session")
+def population_2019():
+    """One cohort (2019/20) at a size where the published-figure ranges hold without flakes."""
+    return generate(250_000, school_years=[2019], seed=1)
+
+
+@pytest.fixture(scope="session")
+def small_population():
+    """Two small cohorts (2018/19 and 2019/20) for quick structural checks."""
+    return generate(20_000, school_years=[2018, 2019], seed=7)
