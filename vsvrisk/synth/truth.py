@@ -170,7 +170,7 @@ class SyntheticTruth:
     --------
     >>> truth = default_truth("logistic")
     >>> truth.coefficient("mbo", "mbo_level", 1) - truth.coefficient("mbo", "mbo_level", 4)
-    2.15
+    2.05
     """
 
     kind: TruthKind
