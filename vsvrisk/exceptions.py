@@ -48,3 +48,7 @@ class AllocationError(VsvriskError, ValueError):
 
 class OutputExistsError(VsvriskError, FileExistsError):
     """The output path exists and overwriting was not asked for."""
+
+
+class DisclosureError(VsvriskError, ValueError):
+    """A table about to leave the library could disclose persons (or cannot be checked)."""

@@ -1,0 +1,132 @@
+"""MLflow glue: where runs go, how a run ends, what may be logged.
+
+The store is a local SQLite file by default (``sqlite:///mlflow.db`` in the working directory,
+artifacts under ``mlruns/``), or whatever ``MLFLOW_TRACKING_URI`` says. Person-level rows never
+go into MLflow: every table passes :func:`vsvrisk.report.assert_no_person_rows` first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "DEFAULT_EXPERIMENT",
+    "tracking_uri",
+    "configure",
+    "experiment_id",
+    "tracked_run",
+    "log_table",
+    "log_figure",
+    "load_run",
+]
+
+DEFAULT_EXPERIMENT = "vsvrisk"
+
+
+def tracking_uri() -> str:
+    """The tracking URI: ``MLFLOW_TRACKING_URI`` or ``sqlite:///mlflow.db`` in the working dir."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
+
+
+def configure() -> str:
+    """Point MLflow at the store explicitly (current MLflow refuses implicit file stores)."""
+    import mlflow
+
+    uri = tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    return uri
+
+
+def experiment_id(name: str = DEFAULT_EXPERIMENT) -> str:
+    """Id of an experiment, created with artifacts under ``mlruns/`` when it does not exist."""
+    from mlflow import MlflowClient
+
+    configure()
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    location = None
+    if tracking_uri().startswith("sqlite:"):
+        location = (Path.cwd() / "mlruns").resolve().as_uri()
+    try:
+        return client.create_experiment(name, artifact_location=location)
+    except Exception:  # another process created it between our two calls
+        experiment = client.get_experiment_by_name(name)
+        if experiment is None:
+            raise
+        return experiment.experiment_id
+
+
+@contextmanager
+def tracked_run(run_name: str, *, experiment: str = DEFAULT_EXPERIMENT, tags: dict | None = None) -> Iterator[Any]:
+    """Start an MLflow run that ends FINISHED on success and FAILED on any error or Ctrl-C.
+
+    Yields
+    ------
+    mlflow.ActiveRun
+    """
+    import mlflow
+
+    eid = experiment_id(experiment)
+    run = mlflow.start_run(experiment_id=eid, run_name=run_name, tags=tags)
+    try:
+        yield run
+    except BaseException:
+        mlflow.end_run(status="FAILED")
+        raise
+    mlflow.end_run(status="FINISHED")
+
+
+def log_table(table: pd.DataFrame, artifact_file: str) -> None:
+    """Log an aggregate table as a CSV artifact (refused if it holds person-level rows)."""
+    import mlflow
+
+    from vsvrisk.report import assert_no_person_rows
+
+    assert_no_person_rows(table)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / Path(artifact_file).name
+        table.to_csv(path, index=table.index.name is not None)
+        mlflow.log_artifact(str(path), artifact_path=str(Path(artifact_file).parent) if Path(artifact_file).parent != Path(".") else None)
+
+
+def log_figure(figure, artifact_file: str) -> None:
+    """Log a matplotlib figure as a PNG artifact and close it."""
+    import matplotlib.pyplot as plt
+    import mlflow
+
+    mlflow.log_figure(figure, artifact_file)
+    plt.close(figure)
+
+
+def log_json(data: dict, artifact_file: str) -> None:
+    """Log a JSON-ready mapping as an artifact."""
+    import mlflow
+
+    mlflow.log_text(json.dumps(data, indent=2, sort_keys=True, default=str), artifact_file)
+
+
+def load_run(run_id: str):
+    """Fetch a run by id, with a one-line error when it does not exist in the store."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    from vsvrisk.exceptions import ConfigError
+
+    configure()
+    try:
+        return MlflowClient().get_run(run_id)
+    except MlflowException:
+        raise ConfigError(
+            f"run '{run_id}' not found in the MLflow store {tracking_uri()}: "
+            "list runs with 'vsvrisk compare' or set MLFLOW_TRACKING_URI"
+        ) from None
