@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+import os
 
-from vsvrisk.synth import generate
+# scikit-learn's check_array_api_input skips itself unless SciPy's array-API mode is on; turn
+# it on before SciPy is imported so the estimator checks run instead of skipping.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
+import pytest  # noqa: E402
+
+from vsvrisk.synth import generate  # noqa: E402
 
 
 @pytest.fixture(scope="session")
