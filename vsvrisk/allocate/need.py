@@ -1,0 +1,410 @@
+"""Need per region: from a table someone made, from last year's allocation, or from predictions.
+
+Need is what the budget follows (DESIGN section 9). Scenario ``all`` sums every pupil's predicted
+probability of leaving school without a startkwalificatie; scenario ``top_share`` (CBS's
+scenario 4 with ``top_share: 0.4``) counts only the pupils whose probability is in the national
+top share, vo and mbo together.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from pathlib import Path
+from typing import Literal, Union
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, ValidationError
+
+from vsvrisk.config import StrictModel
+from vsvrisk.data.regions import REGION_CODES
+from vsvrisk.exceptions import AllocationError, DataFileError
+
+__all__ = [
+    "TopShare",
+    "Scenario",
+    "parse_scenario",
+    "scenario_from",
+    "need_from_table",
+    "read_previous_allocation",
+    "need_from_predictions",
+    "top_share_weights",
+    "top_share_cut",
+    "region_values",
+]
+
+N_REGIONS = len(REGION_CODES)
+
+
+class TopShare(StrictModel):
+    """Count only the persons in the national top ``top_share`` of predicted probability.
+
+    Examples
+    --------
+    >>> TopShare(top_share=0.4).top_share
+    0.4
+    """
+
+    top_share: float = Field(
+        gt=0, lt=1, description="Share of persons, highest probability first, that count (0.4 = top 40%)."
+    )
+
+
+Scenario = Union[Literal["all"], TopShare]
+
+
+def scenario_from(value: object) -> Scenario:
+    """Check a scenario; a ``ValueError`` with one line says what is wrong (for config and API)."""
+    if (isinstance(value, str) and value == "all") or isinstance(value, TopShare):
+        return value
+    if isinstance(value, dict):
+        try:
+            return TopShare.model_validate(value)
+        except ValidationError as error:
+            problems = error.errors()
+            first = next((p for p in problems if p["type"] == "extra_forbidden"), problems[0])
+            where = ".".join(str(part) for part in first["loc"])
+            if first["type"] == "extra_forbidden":
+                raise ValueError(f"unknown key '{where}': the only key is top_share") from None
+            raise ValueError(f"{where}: {first['msg']}") from None
+    raise ValueError(f"use 'all' or a mapping like {{top_share: 0.4}}, not {value!r}")
+
+
+def parse_scenario(scenario: Scenario | dict | str) -> Scenario:
+    """Return ``"all"`` or a :class:`TopShare`; a mapping ``{"top_share": 0.4}`` is accepted.
+
+    Examples
+    --------
+    >>> parse_scenario({"top_share": 0.4})
+    TopShare(top_share=0.4)
+    """
+    try:
+        return scenario_from(scenario)
+    except ValueError as error:
+        raise AllocationError(f"scenario: {error}") from None
+
+
+# --------------------------------------------------------------------------- per-region values
+
+
+def region_values(values: pd.Series | pd.DataFrame, column: str, *, what: str) -> np.ndarray:
+    """Check a per-region input and return it as a float array in region-code order.
+
+    ``values`` is a Series indexed by region code, or a DataFrame with ``column`` and the region
+    codes in a ``region_code`` column (or as its index). Every region 1..40 must appear exactly
+    once with a finite value >= 0; otherwise an :class:`AllocationError` names the region.
+
+    Examples
+    --------
+    >>> region_values(pd.Series(1.0, index=range(40, 0, -1)), "need", what="need")[:3]
+    array([1., 1., 1.])
+    """
+    if isinstance(values, pd.DataFrame):
+        if column not in values.columns:
+            raise AllocationError(f"{what}: no column '{column}': expected columns region_code,{column}")
+        frame = values.set_index("region_code") if "region_code" in values.columns else values
+        values = frame[column]
+    if not isinstance(values, pd.Series):
+        raise AllocationError(f"{what}: expected a Series indexed by region_code, "
+                              f"not {type(values).__name__}")
+    try:
+        codes = pd.to_numeric(pd.Series(values.index, dtype=object), errors="raise").to_numpy(float)
+        numbers = pd.to_numeric(values, errors="raise").to_numpy(float)
+    except (TypeError, ValueError):
+        raise AllocationError(f"{what}: region codes and values must be numbers") from None
+    if not np.all(np.isfinite(codes) & (codes == np.round(codes))):
+        raise AllocationError(f"{what}: region codes must be whole numbers 1..40")
+    codes = codes.astype(np.int64)
+    unknown = sorted(set(codes.tolist()) - set(REGION_CODES))
+    if unknown:
+        raise AllocationError(f"{what}: unknown region code {unknown[0]}: region codes are 1..40")
+    counts = np.bincount(codes, minlength=N_REGIONS + 1)[1:]
+    if (counts > 1).any():
+        code = int(np.flatnonzero(counts > 1)[0]) + 1
+        raise AllocationError(f"{what}: region {code} appears {counts[code - 1]} times: "
+                              f"list each region once")
+    if (counts == 0).any():
+        missing = [str(code + 1) for code in np.flatnonzero(counts == 0)]
+        raise AllocationError(f"{what}: region{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+                              f"missing: list all 40 regions (0 for none)")
+    ordered = np.empty(N_REGIONS)
+    ordered[codes - 1] = numbers
+    bad = ~np.isfinite(ordered) | (ordered < 0)
+    if bad.any():
+        code = int(np.flatnonzero(bad)[0]) + 1
+        raise AllocationError(
+            f"{what}: region {code} has {column} {ordered[code - 1]}: it must be a finite number >= 0"
+        )
+    return ordered
+
+
+# --------------------------------------------------------------------------- tables on disk
+
+
+def _read_region_table(path: str | os.PathLike, column: str, *, what: str) -> pd.Series:
+    """Read ``region_code,<column>`` with line-exact messages; extra columns are ignored."""
+    path = Path(path)
+    expected = f"region_code,{column}"
+    if not path.is_file():
+        raise DataFileError(f"{what} {path} not found: check the path")
+    text = path.read_text(encoding="utf-8-sig")  # Excel writes a byte order mark
+    if not text.strip():
+        raise DataFileError(f"{what} {path} is empty: expected the header '{expected}' and 40 rows")
+    rows = list(csv.reader(io.StringIO(text)))
+    header = [name.strip() for name in rows[0]]
+    if len(header) == 1 and (";" in header[0] or "\t" in header[0]):
+        separator = "';'" if ";" in header[0] else "a tab"
+        raise DataFileError(f"{what} {path} is separated by {separator}: save it comma-separated "
+                            f"with the header '{expected}'")
+    absent = [name for name in ("region_code", column) if name not in header]
+    if absent:
+        raise DataFileError(f"{what} {path}: the header '{','.join(header)}' has no column "
+                            f"'{absent[0]}': the header must be '{expected}'")
+    code_at, value_at = header.index("region_code"), header.index(column)
+    seen: dict[int, int] = {}
+    values = np.zeros(N_REGIONS)
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        where = f"{what} {path}, line {line}"
+        if len(row) != len(header):
+            raise DataFileError(f"{where}: {len(row)} fields where the header has {len(header)}")
+        code_text, value_text = row[code_at].strip(), row[value_at].strip()
+        try:
+            code = float(code_text)
+        except ValueError:
+            code = math.nan
+        if not (code.is_integer() and int(code) in REGION_CODES):
+            raise AllocationError(f"{where}: region_code '{code_text}' is not a region: "
+                                  f"region codes are 1..40")
+        code = int(code)
+        if code in seen:
+            raise AllocationError(f"{where}: region {code} appears again (first on line "
+                                  f"{seen[code]}): list each region once")
+        seen[code] = line
+        where = f"{where} (region {code})"
+        if not value_text:
+            raise AllocationError(f"{where}: {column} is empty: write 0 for a region with none")
+        try:
+            value = float(value_text)
+        except ValueError:
+            raise AllocationError(f"{where}: {column} '{value_text}' is not a number: write a "
+                                  f"number >= 0 with a decimal point") from None
+        if not math.isfinite(value) or value < 0:
+            raise AllocationError(f"{where}: {column} is {value_text}: it must be a finite "
+                                  f"number >= 0")
+        values[code - 1] = value
+    missing = [str(code) for code in REGION_CODES if code not in seen]
+    if missing:
+        raise AllocationError(f"{what} {path}: region{'s' if len(missing) > 1 else ''} "
+                              f"{', '.join(missing)} missing: list all 40 regions "
+                              f"(write 0 for a region with none)")
+    index = pd.Index(REGION_CODES, name="region_code", dtype="int64")
+    return pd.Series(values, index=index, name=column)
+
+
+def need_from_table(path: str | os.PathLike) -> pd.Series:
+    """Read need per region from a csv ``region_code,need`` (e.g. made outside vsvrisk).
+
+    Every region 1..40 appears exactly once with a finite need >= 0 (0 for a region without
+    need). Other columns are ignored, so an earlier ``allocation.csv`` can be read too.
+
+    Parameters
+    ----------
+    path : path-like
+        Comma-separated, with a header row.
+
+    Returns
+    -------
+    Series
+        ``need`` (float) indexed by ``region_code`` 1..40.
+
+    Raises
+    ------
+    DataFileError
+        The file is missing, empty, not comma-separated, or its header lacks a column.
+    AllocationError
+        A row is wrong (unknown or repeated region, need negative or not a number) or a region
+        is missing; the message names the line and the region.
+
+    See Also
+    --------
+    read_previous_allocation : the same format with ``amount_eur``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "need.csv"
+    >>> _ = path.write_text("region_code,need\\n" + "".join(f"{r},{r / 10}\\n" for r in range(1, 41)))
+    >>> need_from_table(path).loc[29]
+    np.float64(2.9)
+    """
+    return _read_region_table(path, "need", what="need table")
+
+
+def read_previous_allocation(path: str | os.PathLike) -> pd.Series:
+    """Read last year's amounts from an ``allocation.csv`` (``region_code``, ``amount_eur``).
+
+    Returns
+    -------
+    Series
+        ``amount_eur`` (float) indexed by ``region_code`` 1..40, for ``allocate(previous=...)``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "allocation.csv"
+    >>> rows = "".join(f"{r},Region {r},2250000\\n" for r in range(1, 41))
+    >>> _ = path.write_text("region_code,region_name,amount_eur\\n" + rows)
+    >>> float(read_previous_allocation(path).sum())
+    90000000.0
+    """
+    return _read_region_table(path, "amount_eur", what="previous allocation")
+
+
+# --------------------------------------------------------------------------- from predictions
+
+
+def top_share_weights(probabilities_sorted: np.ndarray, weights_sorted: np.ndarray,
+                      top_share: float) -> np.ndarray:
+    """How much of each person's weight counts in the top share (persons sorted, highest first).
+
+    The persons with the highest probabilities count until their weight reaches ``top_share``
+    of the total weight. Persons tied at the cut-off probability share the places left equally
+    (each counts with the same fraction of their weight), so exactly ``top_share`` of the weight
+    counts whatever the row order, and tied persons are treated alike. With unit weights and
+    ``top_share * n`` a whole number without a tie at the cut-off, that is simply the top
+    ``top_share * n`` persons. With bootstrap weights this is the weighted quantile.
+
+    Parameters
+    ----------
+    probabilities_sorted : array of float
+        Probabilities in non-increasing order.
+    weights_sorted : array
+        Each person's weight (1, or a bootstrap weight), in the same order.
+    top_share : float
+        In (0, 1).
+
+    Returns
+    -------
+    ndarray of float
+        The counted weight per person (``weights_sorted`` at most).
+
+    Examples
+    --------
+    >>> top_share_weights(np.array([0.9, 0.5, 0.5, 0.1, 0.1]), np.ones(5), 0.4).tolist()
+    [1.0, 0.5, 0.5, 0.0, 0.0]
+    """
+    weights_sorted = np.asarray(weights_sorted)
+    counted = np.zeros(weights_sorted.shape, dtype=np.float64)
+    first, last, fraction = top_share_cut(
+        -np.asarray(probabilities_sorted), np.cumsum(weights_sorted, dtype=np.float64), top_share
+    )
+    counted[:first] = weights_sorted[:first]
+    counted[first:last] = weights_sorted[first:last] * fraction
+    return counted
+
+
+def top_share_cut(negated_sorted: np.ndarray, cumulative: np.ndarray,
+                  top_share: float) -> tuple[int, int, float]:
+    """Where the top share ends: persons ``[0, first)`` count wholly, ``[first, last)`` (the tie
+    at the cut-off probability) each count with ``fraction`` of their weight, the rest not.
+
+    ``negated_sorted`` is minus the probabilities, highest probability first (so it is
+    non-decreasing and binary search works on it; the bootstrap computes it once), and
+    ``cumulative`` the running total of the weights in that order.
+    """
+    total = float(cumulative[-1]) if len(cumulative) else 0.0
+    target = top_share * total
+    if abs(target - round(target)) <= 1e-9 * max(1.0, target):
+        # Weights are whole numbers (1, or Poisson counts): 0.4 * 15 = 6.000000000000001 means
+        # six persons, not six and a sliver of a seventh.
+        target = float(round(target))
+    if target <= 0:
+        return 0, 0, 0.0
+    # The person whose weight crosses the target fixes the cut-off probability.
+    crossing = min(int(np.searchsorted(cumulative, target, side="left")), len(cumulative) - 1)
+    # The tie block around the crossing person, found by binary search.
+    first = int(np.searchsorted(negated_sorted, negated_sorted[crossing], side="left"))
+    last = int(np.searchsorted(negated_sorted, negated_sorted[crossing], side="right"))
+    above = float(cumulative[first - 1]) if first > 0 else 0.0
+    at_cutoff = float(cumulative[last - 1]) - above
+    return first, last, (target - above) / at_cutoff if at_cutoff > 0 else 0.0
+
+
+def _check_predictions(frame: pd.DataFrame, probability_column: str, region_column: str):
+    for column in (region_column, probability_column):
+        if column not in frame.columns:
+            keyword = "region_column" if column == region_column else "probability_column"
+            raise AllocationError(f"predictions: no column '{column}': pass the column name "
+                                  f"as {keyword}")
+    # Region codes may arrive as a category (DESIGN section 4 keeps codes as categories).
+    region = frame[region_column]
+    region = region.astype(object) if isinstance(region.dtype, pd.CategoricalDtype) else region
+    codes = pd.to_numeric(region, errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isin(codes, REGION_CODES)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise AllocationError(f"predictions: column '{region_column}', row {row}: "
+                              f"'{frame[region_column].iloc[row]}' is not a region code 1..40")
+    probabilities = pd.to_numeric(frame[probability_column], errors="coerce").to_numpy(dtype=float)
+    bad = ~((probabilities >= 0) & (probabilities <= 1))  # also catches NaN
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise AllocationError(f"predictions: column '{probability_column}', row {row}: "
+                              f"{frame[probability_column].iloc[row]!r} is not a probability in [0, 1]")
+    return codes.astype(np.int64), probabilities
+
+
+def need_from_predictions(frame: pd.DataFrame, probability_column: str = "p",
+                          scenario: Scenario | dict | str = "all", *,
+                          region_column: str = "region_code") -> pd.DataFrame:
+    """Sum predicted probabilities per region into need, under a scenario.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per person (a scored cohort), vo and mbo together.
+    probability_column : str, default="p"
+        The predicted probability of vsv.
+    scenario : "all" or TopShare or mapping, default="all"
+        ``"all"``: every person counts; ``{"top_share": 0.4}``: only the national top 40% by
+        probability (see :func:`top_share_weights` for the cut-off and its ties).
+    region_column : str, default="region_code"
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``region_code`` 1..40 (0 for a region without persons): ``need``,
+        ``n_persons`` (persons in the region) and ``n_counted`` (persons that count toward need,
+        wholly or in part) -- the counts disclosure control needs.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"region_code": [1, 1, 2, 3, 3], "p": [0.9, 0.1, 0.5, 0.3, 0.2]})
+    >>> need_from_predictions(frame).loc[[1, 2, 3, 4], "need"].tolist()
+    [1.0, 0.5, 0.5, 0.0]
+    >>> need_from_predictions(frame, scenario={"top_share": 0.4}).loc[[1, 2, 3], "need"].tolist()
+    [0.9, 0.5, 0.0]
+    """
+    scenario = parse_scenario(scenario)
+    codes, probabilities = _check_predictions(frame, probability_column, region_column)
+    if scenario == "all":
+        counted = np.ones(probabilities.size)
+    else:
+        order = np.argsort(-probabilities, kind="stable")
+        counted = np.empty(probabilities.size)
+        counted[order] = top_share_weights(probabilities[order], np.ones(probabilities.size),
+                                           scenario.top_share)
+    table = pd.DataFrame(
+        {
+            "need": np.bincount(codes, weights=counted * probabilities, minlength=N_REGIONS + 1)[1:],
+            "n_persons": np.bincount(codes, minlength=N_REGIONS + 1)[1:],
+            "n_counted": np.bincount(codes[counted > 0], minlength=N_REGIONS + 1)[1:],
+        },
+        index=pd.Index(REGION_CODES, name="region_code", dtype="int64"),
+    )
+    return table
