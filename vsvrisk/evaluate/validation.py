@@ -1,0 +1,191 @@
+"""Out-of-time evaluation and grouped cross-validation of a risk model.
+
+Validation is out of time (fit on cohort t, evaluate on another cohort, as CBS did), plus
+grouped cross-validation within a cohort (folds by region, so a region's pupils are never on
+both sides). No random row split between years.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.model_selection import GroupKFold
+
+from vsvrisk.data.codes import SECTORS, WEALTH_GROUP_EDGES
+from vsvrisk.evaluate.metrics import classification_metrics, observed_expected, truth_distance
+from vsvrisk.exceptions import SchemaError
+
+__all__ = ["Evaluation", "evaluate_predictions", "out_of_time", "grouped_cross_validation", "AUDIT_GROUPS"]
+
+#: Person characteristics the metrics are also broken down by (DESIGN section 7).
+AUDIT_GROUPS = ("gender", "urbanisation", "wealth_group", "migration_background")
+
+
+@dataclass
+class Evaluation:
+    """Scores of one set of predictions on one cohort; every table is an aggregate.
+
+    Attributes
+    ----------
+    metrics : dict
+        Flat scores for tracking: ``<sector>_<metric>`` (``vo_roc_auc``, ``mbo_brier``, ...)
+        for each sector and ``all``; with a synthetic truth also ``<sector>_truth_roc_auc``,
+        ``<sector>_mean_abs_error`` and ``need_share_l1``.
+    by_sector : DataFrame
+        One row per sector (and ``all``), every metric as a column.
+    by_region : DataFrame
+        Observed/expected per region with its interval (``n_persons`` for disclosure control).
+    by_group : DataFrame
+        Metrics per sector and level of each audit characteristic.
+    """
+
+    metrics: dict = field(default_factory=dict)
+    by_sector: pd.DataFrame = field(default_factory=pd.DataFrame)
+    by_region: pd.DataFrame = field(default_factory=pd.DataFrame)
+    by_group: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def _wealth_group(frame: pd.DataFrame) -> pd.Series:
+    percentile = frame["wealth_percentile"].astype("Float64")
+    labels = ["q1", "q2", "q3", "q4", "q5"]
+    groups = pd.cut(percentile.astype(float), list(WEALTH_GROUP_EDGES), right=False, labels=labels, include_lowest=True)
+    groups = groups.astype(object).where(percentile.astype(float) < 100, "q5")
+    return groups.where(percentile.notna(), "missing").astype(str)
+
+
+def _sector_masks(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    sector = frame["sector"].astype(object).to_numpy()
+    masks = {name: sector == name for name in SECTORS}
+    masks["all"] = np.ones(len(frame), dtype=bool)
+    return {name: mask for name, mask in masks.items() if mask.any()}
+
+
+def evaluate_predictions(frame: pd.DataFrame, p) -> Evaluation:
+    """Score predicted risks on a cohort with known outcomes.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The person-year table with ``vsv``; ``p_true`` and ``p_true_features`` (a synthetic
+        population) add the distance to the truth.
+    p : array-like
+        Predicted risk of each row.
+
+    Returns
+    -------
+    Evaluation
+
+    Examples
+    --------
+    >>> from vsvrisk.synth import generate
+    >>> frame = generate(30_000, seed=2).frame
+    >>> result = evaluate_predictions(frame, frame["p_true_features"])
+    >>> round(result.metrics["need_share_l1"], 12)
+    0.0
+    """
+    if "vsv" not in frame or frame["vsv"].isna().any():
+        raise SchemaError("evaluate: column 'vsv' must be present and complete on the evaluation cohort")
+    p = np.asarray(p, dtype=float)
+    y = frame["vsv"].to_numpy(dtype=float)
+    has_truth = "p_true" in frame and "p_true_features" in frame
+    rows, metrics = [], {}
+    for sector, mask in _sector_masks(frame).items():
+        scores = classification_metrics(y[mask], p[mask])
+        if has_truth:
+            distance = truth_distance(
+                y[mask], p[mask], frame["p_true"].to_numpy()[mask], frame["p_true_features"].to_numpy()[mask],
+                frame["region_code"].to_numpy()[mask],
+            )
+            scores.update({k: v for k, v in distance.items() if not k.startswith("need_share") or sector == "all"})
+        rows.append({"sector": sector, **scores})
+        metrics.update({f"{sector}_{name}": value for name, value in scores.items()})
+    if has_truth:
+        metrics["need_share_l1"] = metrics.pop("all_need_share_l1")
+        metrics["need_share_max_error"] = metrics.pop("all_need_share_max_error")
+    by_region = observed_expected(y, p, frame["region_code"].to_numpy())
+    by_region.index.name = "region_code"
+    return Evaluation(
+        metrics=metrics,
+        by_sector=pd.DataFrame(rows).set_index("sector"),
+        by_region=by_region.reset_index(),
+        by_group=_group_metrics(frame, y, p),
+    )
+
+
+def _group_metrics(frame: pd.DataFrame, y: np.ndarray, p: np.ndarray) -> pd.DataFrame:
+    characteristics = {
+        "gender": frame["gender"].astype(str),
+        "urbanisation": frame["urbanisation"].astype(str),
+        "wealth_group": _wealth_group(frame),
+    }
+    if "migration_background" in frame and frame["migration_background"].notna().any():
+        characteristics["migration_background"] = frame["migration_background"].astype(str)
+    rows = []
+    for sector, mask in _sector_masks(frame).items():
+        for name, values in characteristics.items():
+            values = values.to_numpy()
+            for level in pd.unique(values[mask]):
+                cell = mask & (values == level)
+                rows.append({"sector": sector, "characteristic": name, "level": level, **classification_metrics(y[cell], p[cell])})
+    table = pd.DataFrame(rows).rename(columns={"n": "n_persons"})
+    return table.sort_values(["sector", "characteristic", "level"], ignore_index=True)
+
+
+@dataclass
+class OutOfTimeResult:
+    """A model fitted on one cohort and scored on another."""
+
+    model: object
+    evaluation: Evaluation
+    train_year: int
+    eval_year: int
+    n_train: int
+    n_eval: int
+
+
+def _cohort(frame: pd.DataFrame, year: int, what: str) -> pd.DataFrame:
+    cohort = frame[frame["school_year"] == year]
+    if cohort.empty:
+        years = ", ".join(str(y) for y in sorted(frame["school_year"].unique()))
+        raise SchemaError(f"the data have no rows for {what} school year {year}: it has {years}; change data.{what}_year")
+    return cohort
+
+
+def out_of_time(model, frame: pd.DataFrame, train_year: int, eval_year: int) -> OutOfTimeResult:
+    """Fit a clone of ``model`` on cohort ``train_year`` and evaluate it on ``eval_year``.
+
+    Examples
+    --------
+    >>> from vsvrisk.models import RiskModel
+    >>> from vsvrisk.synth import generate
+    >>> frame = generate(20_000, school_years=[2018, 2019], seed=1).frame
+    >>> model = RiskModel("logistic", {"vo": ["vo_type"], "mbo": ["mbo_level"]})
+    >>> result = out_of_time(model, frame, 2018, 2019)
+    >>> 0.5 < result.evaluation.metrics["mbo_roc_auc"] < 1
+    True
+    """
+    train = _cohort(frame, train_year, "train")
+    evaluation_cohort = _cohort(frame, eval_year, "eval")
+    fitted = clone(model).fit(train)
+    evaluation = evaluate_predictions(evaluation_cohort, fitted.predict_risk(evaluation_cohort))
+    return OutOfTimeResult(fitted, evaluation, train_year, eval_year, len(train), len(evaluation_cohort))
+
+
+def grouped_cross_validation(model, cohort: pd.DataFrame, *, n_splits: int = 5, groups: str = "region_code") -> pd.DataFrame:
+    """Cross-validation within one cohort with folds by ``groups`` (regions by default).
+
+    Returns
+    -------
+    DataFrame
+        One row per fold and sector: the fold, the sector and every metric.
+    """
+    rows = []
+    for fold, (train_idx, test_idx) in enumerate(GroupKFold(n_splits=n_splits).split(cohort, groups=cohort[groups])):
+        test = cohort.iloc[test_idx]
+        fitted = clone(model).fit(cohort.iloc[train_idx])
+        result = evaluate_predictions(test, fitted.predict_risk(test))
+        rows.append(result.by_sector.reset_index().assign(fold=fold))
+    return pd.concat(rows, ignore_index=True)
