@@ -119,6 +119,89 @@ def demo(
     console.print(f"population: {len(population.frame):,} person-years in {path}")
 
 
+@app.command()
+def train(
+    config: Annotated[Path, typer.Option(help="Model spec (YAML), e.g. configs/lightgbm.yaml.")],
+    data: Annotated[Optional[Path], typer.Option(help="Person-year file with both cohorts; default: synthetic.")] = None,
+    experiment: Annotated[str, typer.Option(help="MLflow experiment.")] = "vsvrisk",
+) -> None:
+    """Fit a model on one cohort, evaluate it on another (out of time), track it in MLflow."""
+    from rich.console import Console
+
+    from vsvrisk import runs, tracking
+
+    console = Console()
+    with console.status("starting") as status:
+        run = runs.train(config, data, experiment=experiment, progress=lambda message: status.update(message))
+    _print_metrics(console, run)
+    console.print(f"run id: [bold]{run.run_id}[/bold]  (store: {tracking.tracking_uri()})")
+
+
+def _print_metrics(console, run) -> None:
+    from rich.table import Table
+
+    result = run.result
+    table = Table(title=f"{run.spec.name}: fitted on {result.train_year}/{result.train_year + 1}, "
+                        f"evaluated on {result.eval_year}/{result.eval_year + 1}")
+    names = ("n", "observed_rate", "expected_rate", "roc_auc", "pr_auc", "brier", "scaled_brier",
+             "calibration_intercept", "calibration_slope", "truth_roc_auc")
+    by_sector = result.evaluation.by_sector
+    table.add_column("sector")
+    for name in names:
+        if name in by_sector:
+            table.add_column(name.replace("_", " "), justify="right")
+    for sector, row in by_sector.iterrows():
+        cells = [f"{row[n]:,.0f}" if n == "n" else f"{row[n]:.4f}" for n in names if n in by_sector]
+        table.add_row(str(sector), *cells)
+    console.print(table)
+    if "need_share_l1" in result.evaluation.metrics:
+        console.print(f"need shares against the truth: L1 error {100 * result.evaluation.metrics['need_share_l1']:.2f} percentage points")
+
+
+@app.command()
+def compare(
+    experiment: Annotated[str, typer.Option(help="MLflow experiment.")] = "vsvrisk",
+    out: Annotated[Path, typer.Option(help="Folder for compare.html and compare.png.")] = Path("out/compare"),
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = True,
+) -> None:
+    """Put the finished runs of an experiment side by side (terminal, HTML and PNG)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from vsvrisk import runs
+
+    console = Console()
+    frame = runs.compare_runs(experiment)
+    if frame.empty:
+        console.print(f"no finished runs in experiment '{experiment}' yet: run 'vsvrisk train --config ...' first")
+        return
+    shown = [c for c in ("vo_roc_auc", "mbo_roc_auc", "vo_calibration_slope", "mbo_calibration_slope", "need_share_l1") if c in frame]
+    table = Table(title=f"Experiment {experiment}: models side by side")
+    for column in ("run", "name", "learner", *shown):
+        table.add_column(column.replace("_", " "), justify="right" if column in shown else "left")
+    for row in frame.itertuples():
+        table.add_row(str(row.run_id)[:8], str(row.run_name), str(row.learner),
+                      *("" if getattr(row, c) != getattr(row, c) else f"{getattr(row, c):.4f}" for c in shown))
+    console.print(table)
+    folder = runs.write_comparison(frame, out, overwrite=overwrite)
+    console.print(f"wrote {folder / 'compare.html'} and {folder / 'compare.png'}")
+
+
+@app.command()
+def ui(
+    port: Annotated[int, typer.Option(help="Port of the MLflow UI.")] = 5000,
+) -> None:
+    """Start the MLflow UI on the same store as train (one worker: the UI is heavy)."""
+    import subprocess
+
+    from vsvrisk import tracking
+
+    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", tracking.tracking_uri(),
+               "--port", str(port), "--workers", "1"]
+    print(f"MLflow UI on http://127.0.0.1:{port} (Ctrl-C stops it)")
+    raise typer.Exit(subprocess.call(command))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status (0 done, 2 bad input, 1 a bug)."""
     argv = _expand_multi_value_options(list(sys.argv[1:] if argv is None else argv))

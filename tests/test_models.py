@@ -1,0 +1,165 @@
+"""Risk models against the synthetic truth, and the estimator contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.frozen import FrozenEstimator
+
+from vsvrisk.exceptions import ConfigError, SchemaError
+from vsvrisk.models import RiskModel, forward_select, load_model_spec, odds_ratios
+from vsvrisk.models.spec import StepwiseSpec
+from vsvrisk.synth import default_truth, generate
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+COMMON = ["age_group", "gender", "delay_years", "psychosocial", "crime_suspect", "problem_debts",
+          "benefits_household", "parent_crime_suspect", "parent_mental_health", "multiproblematiek",
+          "wealth_group", "parents", "mother_education", "urbanisation"]
+#: Every variable of the truth: a main-effects logistic model on these is correctly specified.
+TRUTH_FEATURES = {"vo": ["vo_type", *COMMON], "mbo": ["mbo_level", "mbo_pathway", "mbo_field", *COMMON]}
+FLAGS = {"psychosocial", "crime_suspect", "problem_debts", "benefits_household", "parent_crime_suspect",
+         "parent_mental_health", "multiproblematiek"}
+
+
+@pytest.fixture(scope="module")
+def logistic_world():
+    return generate(400_000, school_years=[2019], seed=21, truth="logistic")
+
+
+def _true_contrast(truth, group: str, term: str, references: dict) -> float | None:
+    """The truth's coefficient of a one-hot or numeric column, or None when it has none."""
+    if term in FLAGS:
+        return truth.coefficient(group, term, True) - truth.coefficient(group, term, False)
+    if term == "delay_years":
+        return truth.coefficient(group, "delay_years")
+    for variable, reference in references.items():
+        if term.startswith(variable + "_"):
+            level = term[len(variable) + 1:]
+            if level == "none":  # the vavo indicator absorbs several truth terms
+                return None
+            cast = (lambda v: int(v)) if variable in ("mbo_level", "urbanisation") else (lambda v: v)
+            return truth.coefficient(group, variable, cast(level)) - truth.coefficient(group, variable, cast(reference))
+    return None
+
+
+def test_logistic_intervals_cover_the_true_coefficients(logistic_world):
+    frame, truth = logistic_world.frame, logistic_world.truth
+    model = RiskModel("logistic", TRUTH_FEATURES).fit(frame)
+    table = odds_ratios(model, frame)
+    covered, checked = 0, 0
+    for group in ("vo", "mbo"):
+        encoder = model.feature_pipeline(group)[0].named_steps["encode"]
+        for row in table[table.group == group].itertuples():
+            true = _true_contrast(truth, group, row.term, encoder.reference_)
+            if true is None:
+                continue
+            checked += 1
+            covered += np.log(row.or_low) <= true <= np.log(row.or_high)
+    assert checked >= 60
+    assert covered / checked >= 0.90, f"{covered}/{checked} intervals cover the truth"
+
+
+def test_logistic_predictions_track_the_true_probabilities(logistic_world):
+    frame = logistic_world.frame
+    p = RiskModel("logistic", TRUTH_FEATURES).fit(frame).predict_risk(frame)
+    assert np.corrcoef(np.log(p), np.log(frame["p_true"]))[0, 1] > 0.97
+
+
+def test_excluded_feature_is_refused_naming_it(small_population):
+    features = {"vo": ["vo_type", "migration_background"], "mbo": ["mbo_level"]}
+    with pytest.raises(ConfigError, match="migration_background"):
+        RiskModel("logistic", features).fit(small_population.frame)
+    allowed = RiskModel("logistic", features, allow_excluded=True).fit(small_population.frame)
+    assert "migration_background" in allowed.selected_features_["vo"]
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"learner": "xgboost"}, "learner"),
+        ({"calibraton": "sigmoid"}, "calibraton"),
+        ({"features": {"vo": ["vo_type", "shoe_size"], "mbo": ["mbo_level"]}}, "shoe_size"),
+        ({"sectors": "pooled"}, "all"),
+        ({"calibration": "platt"}, "calibration"),
+        ({"data": {"train_year": 2018, "eval_year": 2018}}, "eval_year"),
+        ({"stepwise": {"enabled": True}, "learner": "lightgbm"}, "stepwise"),
+    ],
+    ids=["an unknown learner", "a misspelt key", "an unknown feature", "pooled without an 'all' list",
+         "an unknown calibration", "evaluation on the training year", "stepwise for lightgbm"],
+)
+def test_bad_spec_gives_one_line_naming_the_key(change, named):
+    spec = {"name": "x", "learner": "logistic", "features": {"vo": ["vo_type"], "mbo": ["mbo_level"]}, **change}
+    with pytest.raises(ConfigError) as error:
+        load_model_spec(spec)
+    assert named in str(error.value) and "\n" not in str(error.value)
+
+
+def test_every_shipped_config_is_valid():
+    for path in sorted(CONFIGS.glob("*.yaml")):
+        if path.name in ("features.yaml", "allocation-2026.yaml"):
+            continue
+        spec = load_model_spec(path)
+        assert spec.name and "migration_background" not in str(spec.features)
+
+
+def test_clone_and_get_params_round_trip():
+    model = RiskModel.from_spec(CONFIGS / "lightgbm.yaml")
+    twin = clone(model)
+    assert twin.get_params() == model.get_params()
+    assert model.get_params()["params"]["num_leaves"] == 15
+
+
+def test_lightgbm_is_deterministic_and_aligned_with_the_index(small_population):
+    frame = small_population.frame.sample(frac=1.0, random_state=0)
+    spec = load_model_spec(CONFIGS / "lightgbm.yaml")
+    first = RiskModel.from_spec(spec).fit(frame).predict_risk(frame)
+    second = RiskModel.from_spec(spec).fit(frame).predict_risk(frame)
+    pd.testing.assert_series_equal(first, second)
+    assert first.index.equals(frame.index)
+    proba = RiskModel.from_spec(spec).fit(frame).predict_proba(frame)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_calibration_wraps_a_frozen_model_and_keeps_probabilities_honest(population_2019):
+    frame = population_2019.frame
+    spec = load_model_spec(CONFIGS / "lightgbm-calibrated.yaml")
+    model = RiskModel.from_spec(spec).fit(frame)
+    assert isinstance(model.models_["mbo"], CalibratedClassifierCV)
+    assert isinstance(model.models_["mbo"].estimator, FrozenEstimator)
+    p = model.predict_risk(frame)
+    # same cohort: the calibrated mean equals the observed rate within sampling error
+    assert p.mean() == pytest.approx(frame["vsv"].mean(), rel=0.05)
+
+
+def test_lightgbm_finds_the_level_by_pathway_interaction(population_2019):
+    frame = population_2019.frame
+    lightgbm = RiskModel.from_spec(CONFIGS / "lightgbm.yaml").fit(frame).predict_risk(frame)
+    logistic = RiskModel.from_spec(CONFIGS / "logistic.yaml").fit(frame).predict_risk(frame)
+    cell = ((frame["mbo_pathway"] == "bbl") & (frame["mbo_level"] <= 2)).fillna(False)
+    truth = frame.loc[cell, "p_true_features"].mean()
+    # The truth lowers the risk of bbl pupils at levels 1-2; main effects cannot see it.
+    assert abs(lightgbm[cell].mean() - truth) < abs(logistic[cell].mean() - truth)
+
+
+def test_forward_selection_picks_the_strongest_variable_first(population_2019):
+    frame = population_2019.frame
+    vo = frame[frame["sector"] == "vo"]
+    spec = load_model_spec({"name": "s", "learner": "logistic", "features": TRUTH_FEATURES}).feature_spec("vo")
+    chosen = forward_select(vo, vo["vsv"].astype(bool), spec, StepwiseSpec(max_features=1, sample_size=150_000), seed=0)
+    # The truth's largest contributions to the variance of vo log-odds: school type and age.
+    truth = default_truth()
+    assert chosen in (["vo_type"], ["age_group"]), chosen
+    assert truth.coefficient("vo", "vo_type", "pro") - truth.coefficient("vo", "vo_type", "vwo") > 1
+
+
+def test_fit_refuses_rows_without_a_target(small_population):
+    frame = small_population.frame.copy()
+    frame["vsv"] = frame["vsv"].astype("boolean")
+    frame.loc[frame.index[:5], "vsv"] = pd.NA
+    with pytest.raises(SchemaError, match="target is missing"):
+        RiskModel("logistic", {"vo": ["vo_type"], "mbo": ["mbo_level"]}).fit(frame)
