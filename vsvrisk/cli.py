@@ -14,6 +14,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from vsvrisk._compat import CliAbort, CliUsageError
 from vsvrisk.exceptions import VsvriskError
 
 app = typer.Typer(
@@ -213,17 +214,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted; no output was written", file=sys.stderr)
         return 130
-    except Exception as error:  # click's usage errors are bad input too
-        import click
-
-        if isinstance(error, click.exceptions.Abort):
-            print("error: aborted; no output was written", file=sys.stderr)
-            return 130
-        if isinstance(error, click.ClickException):
-            message = error.format_message().replace("\n", " ")
-            print(f"error: {message}", file=sys.stderr)
-            return 2
-        raise
+    except CliAbort:
+        print("error: aborted; no output was written", file=sys.stderr)
+        return 130
+    except CliUsageError as error:  # a bad option value, a missing option, an unknown command
+        message = " ".join(error.format_message().split())
+        hint = getattr(error, "param_hint", None) or getattr(getattr(error, "param", None), "opts", None)
+        if isinstance(hint, (list, tuple)):
+            hint = " / ".join(hint)
+        if hint and str(hint).strip("'") not in message:
+            message = f"{hint}: {message}"
+        print(f"error: {message}", file=sys.stderr)
+        return 2
     # click returns the exit code of typer.Exit / ctx.exit in non-standalone mode
     return result if isinstance(result, int) else 0
 

@@ -7,8 +7,6 @@ arrays (``y`` 0/1, ``p`` probabilities) so it serves any model.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -47,17 +45,20 @@ def calibration_intercept_slope(y, p) -> tuple[float, float]:
     >>> abs(a) < 0.05 and abs(b - 1) < 0.05
     True
     """
-    import statsmodels.api as sm
+    from scipy.optimize import brentq
+    from scipy.special import expit
+    from sklearn.linear_model import LogisticRegression
 
     y = np.asarray(y, dtype=float)
     lp = _logit(np.asarray(p, dtype=float))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        intercept_fit = sm.GLM(y, np.ones((len(y), 1)), family=sm.families.Binomial(), offset=lp).fit()
-        if np.ptp(lp) == 0:  # constant predictions have no slope
-            return float(intercept_fit.params[0]), float("nan")
-        slope_fit = sm.GLM(y, sm.add_constant(lp, has_constant="add"), family=sm.families.Binomial()).fit()
-    return float(intercept_fit.params[0]), float(slope_fit.params[1])
+    # Intercept with logit(p) as offset: its score equation sum(y - expit(a + lp)) = 0 is
+    # monotone in a, so a bracketing root finder gives the maximum-likelihood value exactly.
+    events = y.sum()
+    intercept = float(brentq(lambda a: expit(a + lp).sum() - events, -30.0, 30.0, xtol=1e-10))
+    if np.ptp(lp) == 0:  # constant predictions have no slope
+        return intercept, float("nan")
+    fit = LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-10).fit(lp.reshape(-1, 1), y)
+    return intercept, float(fit.coef_[0, 0])
 
 
 def classification_metrics(y, p) -> dict[str, float]:

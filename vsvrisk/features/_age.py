@@ -7,8 +7,9 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from vsvrisk._compat import Interval, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
 from vsvrisk.data.codes import (

@@ -14,7 +14,9 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
-from sklearn.utils.validation import _check_feature_names_in, validate_data
+from sklearn.utils.validation import validate_data
+
+from vsvrisk._compat import _check_feature_names_in
 
 from vsvrisk.exceptions import SchemaError
 

@@ -6,10 +6,11 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.preprocessing import OneHotEncoder
-from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
+
+from vsvrisk._compat import StrOptions, _check_feature_names_in, _fit_context
 
 from vsvrisk.exceptions import SchemaError
 from vsvrisk.features._base import check_frame, require_columns

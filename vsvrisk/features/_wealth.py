@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from vsvrisk._compat import _fit_context
 from sklearn.utils.validation import check_is_fitted
 
 from vsvrisk.data.codes import WEALTH_GROUP_EDGES

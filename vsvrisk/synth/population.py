@@ -23,6 +23,7 @@ from vsvrisk.data.codes import (
     VO_TYPES,
 )
 from vsvrisk.data.regions import regions
+from vsvrisk.exceptions import ConfigError
 from vsvrisk.synth.truth import SyntheticTruth, _sigmoid, default_truth
 
 __all__ = ["SyntheticPopulation", "generate", "CHUNK_SIZE"]
@@ -216,9 +217,9 @@ def generate(
     if isinstance(truth, str):
         truth = default_truth(truth)
     if n_persons < 1:
-        raise ValueError(f"n_persons must be at least 1, got {n_persons}")
-    if not LOWER_AGE + 8 < upper_age <= 30:
-        raise ValueError(f"upper_age must lie between {LOWER_AGE + 9} and 30, got {upper_age}")
+        raise ConfigError(f"n_persons must be at least 1, got {n_persons}")
+    if not 20 <= upper_age <= 27:
+        raise ConfigError(f"upper_age must lie between 20 and 27 (23 by default, 27 under the 2026 law), got {upper_age}")
     catalogue = regions()
     region_codes = catalogue["region_code"].to_numpy()
     weights = catalogue["population_k"].to_numpy(dtype=float)

@@ -1,0 +1,78 @@
+"""Benchmark: the library's LightGBM training path against raw ``lightgbm.train``.
+
+On one national-size synthetic cohort (1.5 million persons), times
+``RiskModel.from_spec(configs/lightgbm.yaml).fit(frame)`` (features built from the
+person-year table, a validation split, early stopping, one model per sector) against plain
+``lightgbm.train`` with the same parameters, the same matrices, the same split and the same
+early stopping, in one run. Target: ratio at most 1.3. Prints seconds and peak memory.
+
+    .venv/bin/python experiments/bench_train.py [--n-persons 1500000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+import tracemalloc
+from pathlib import Path
+
+GIB = 1024**3
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-persons", type=int, default=1_500_000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    import lightgbm
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    from vsvrisk.features import build_feature_pipeline
+    from vsvrisk.models import LIGHTGBM_DEFAULTS, RiskModel, load_model_spec
+    from vsvrisk.synth import generate
+
+    spec = load_model_spec(Path(__file__).resolve().parents[1] / "configs" / "lightgbm.yaml")
+    frame = generate(args.n_persons, school_years=[spec.data.train_year], seed=args.seed).frame
+    print(f"rows {len(frame):,}; spec {spec.name}", flush=True)
+
+    tracemalloc.start()
+    start = time.perf_counter()
+    model = RiskModel.from_spec(spec).fit(frame)
+    library_s = time.perf_counter() - start
+    _, library_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    # The raw reference: the same matrices (built outside the timing), split, parameters and
+    # early stopping, through lightgbm's own training API.
+    raw_s, trees = 0.0, {}
+    groups = model._groups(frame)
+    rng = np.random.RandomState(spec.seed)
+    for group in spec.features:
+        seed = int(rng.randint(0, 2**31 - 1))  # the same per-group seed as the library
+        rows = groups == group
+        y = frame.loc[rows, "vsv"].astype(bool).to_numpy()
+        matrix = build_feature_pipeline(spec.feature_spec(group)).fit_transform(frame.loc[rows])
+        train_idx, valid_idx = train_test_split(np.arange(len(y)), test_size=spec.validation_fraction, stratify=y, random_state=seed)
+        params = {**LIGHTGBM_DEFAULTS, "random_state": seed, **spec.params, "objective": "binary"}
+        rounds = params.pop("n_estimators")
+        start = time.perf_counter()
+        train = lightgbm.Dataset(matrix.iloc[train_idx], y[train_idx])
+        valid = lightgbm.Dataset(matrix.iloc[valid_idx], y[valid_idx], reference=train)
+        booster = lightgbm.train(params, train, num_boost_round=rounds, valid_sets=[valid],
+                                 callbacks=[lightgbm.early_stopping(spec.early_stopping_rounds, verbose=False)])
+        raw_s += time.perf_counter() - start
+        trees[group] = (booster.best_iteration, model.learner_of(group).best_iteration_)
+
+    print(f"library fit (features + split + LightGBM) {library_s:8.1f} s")
+    print(f"raw lightgbm.train, same matrices         {raw_s:8.1f} s")
+    print(f"ratio                                      {library_s / raw_s:8.2f}  (target <= 1.3)")
+    print(f"best iteration raw / library per group    {trees}")
+    print(f"peak traced memory of the library fit      {library_peak / GIB:8.2f} GiB")
+    print(f"peak RSS of the process                    {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB:8.2f} GiB")
+
+
+if __name__ == "__main__":
+    main()

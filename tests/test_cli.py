@@ -1,0 +1,72 @@
+"""The command line: happy paths print the figures; bad input is one line, exit 2, no file."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from vsvrisk.cli import main
+from vsvrisk.data import read_person_years
+
+
+def test_synth_writes_a_valid_file_and_prints_the_published_figures(tmp_path, capsys):
+    out = tmp_path / "cohorts.csv"
+    assert main(["synth", "--n-persons", "3000", "--school-years", "2018", "2019", "--seed", "5", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "Entree" in printed and "Rijnmond" in printed and "2018/19" in printed and "2019/20" in printed
+    frame = read_person_years(out, require_target=True)
+    assert frame.groupby("school_year").size().to_dict() == {2018: 3000, 2019: 3000}
+    assert "p_true" in frame  # the truth travels with the synthetic file (ignored by the schema)
+
+
+def test_synth_is_reproducible_through_files(tmp_path):
+    paths = [tmp_path / "a.parquet", tmp_path / "b.parquet"]
+    for path in paths:
+        assert main(["synth", "--n-persons", "2000", "--seed", "9", "--out", str(path)]) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(paths[0]), pd.read_parquet(paths[1]))
+
+
+@pytest.mark.parametrize(
+    ("arguments", "named"),
+    [
+        (["synth", "--out", "{tmp}/x.xlsx"], ".parquet or .csv"),
+        (["synth", "--out", "{tmp}/x.csv", "--truth", "quadratic"], "--truth"),
+        (["synth", "--out", "{tmp}/x.csv", "--n-persons", "0"], "n-persons"),
+        (["synth", "--out", "{tmp}/x.csv", "--seed", "one"], "seed"),
+        (["synth"], "--out"),
+        (["synth", "--out", "{tmp}/x.csv", "--upper-age", "40"], "upper_age"),
+        (["train", "--config", "{tmp}/missing.yaml"], "missing.yaml"),
+        (["frobnicate"], "frobnicate"),
+    ],
+    ids=["an unknown output suffix", "an unknown truth", "zero persons", "a seed that is not a number",
+         "no output file", "an upper age out of range", "a config file that does not exist", "an unknown command"],
+)
+def test_bad_input_is_one_line_exit_two_and_no_file(tmp_path, capsys, arguments, named):
+    arguments = [a.replace("{tmp}", str(tmp_path)) for a in arguments]
+    assert main(arguments) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: ") and "\n" not in error and named in error
+    assert "Traceback" not in error
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_existing_output_is_refused_unless_overwrite(tmp_path, capsys):
+    out = tmp_path / "x.parquet"
+    out.write_text("keep me")
+    assert main(["synth", "--n-persons", "500", "--out", str(out)]) == 2
+    assert "--overwrite" in capsys.readouterr().err and out.read_text() == "keep me"
+    assert main(["synth", "--n-persons", "500", "--out", str(out), "--overwrite"]) == 0
+    assert len(pd.read_parquet(out)) == 500
+
+
+def test_a_failure_while_writing_leaves_no_partial_file(tmp_path, monkeypatch):
+    def broken(frame, path, **kwargs):
+        with open(path, "wb") as handle:
+            handle.write(b"PAR1 half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", broken)
+    out = tmp_path / "x.parquet"
+    with pytest.raises(OSError):
+        main(["synth", "--n-persons", "500", "--out", str(out)])
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,27 @@
+"""Version-sensitive and private imports, in one place (as LightGBM's ``compat.py``).
+
+Each shim tests for the feature, not the version number, and says when it can go.
+"""
+
+from __future__ import annotations
+
+# typer 0.2x vendors click as ``typer._click``; its usage errors (bad option value, missing
+# option, unknown command) derive from that copy, not from the ``click`` package. Older typer
+# used click itself. Can go when typer exposes its ClickException publicly.
+try:
+    from typer._click.exceptions import ClickException as CliUsageError
+except ImportError:  # pragma: no cover - typer that uses click directly
+    from click.exceptions import ClickException as CliUsageError
+try:
+    from typer import Abort as CliAbort
+except ImportError:  # pragma: no cover
+    from click.exceptions import Abort as CliAbort
+
+# scikit-learn's parameter validation and fit context are private but are what its own
+# estimators use (STYLE.md: declare constraints, check them with _validate_params). Can go
+# when scikit-learn makes them public.
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_feature_names_in
+
+__all__ = ["CliAbort", "CliUsageError", "Interval", "StrOptions", "_check_feature_names_in", "_fit_context"]
