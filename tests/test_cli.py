@@ -70,3 +70,26 @@ def test_a_failure_while_writing_leaves_no_partial_file(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         main(["synth", "--n-persons", "500", "--out", str(out)])
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("line", "named"),
+    [
+        ("learner: xgboost", "'logistic' or 'lightgbm'"),
+        ("colour: blue", "colour"),
+        ("calibration: platt", "'none', 'sigmoid' or 'isotonic'"),
+        ("learner: [unclosed", "not valid YAML"),
+    ],
+    ids=["an unknown learner", "an unknown key", "an unknown calibration", "broken YAML"],
+)
+def test_a_bad_model_config_is_one_line_naming_the_key(tmp_path, capsys, monkeypatch, line, named):
+    monkeypatch.chdir(tmp_path)
+    key = line.split(":")[0]
+    good = {"name": "name: x", "learner": "learner: logistic", "features": "features: {vo: [vo_type], mbo: [mbo_level]}"}
+    good[key] = line
+    config = tmp_path / "bad.yaml"
+    config.write_text("\n".join(good.values()) + "\n")
+    assert main(["train", "--config", str(config)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: ") and "\n" not in error and named in error
+    assert not (tmp_path / "mlflow.db").exists()

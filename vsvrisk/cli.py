@@ -57,7 +57,7 @@ def _print_figures(population_frame, console) -> None:
     from vsvrisk.synth import published_figures
 
     for year, cohort in population_frame.groupby("school_year"):
-        table = Table(title=f"School year {year}/{str(year + 1)[-2:]}: {len(cohort):,} persons, against the published figures")
+        table = Table(title=f"School year {_school_year(year)}: {len(cohort):,} persons, against the published figures")
         for name in ("figure", "synthetic", "published", "accepted range", ""):
             table.add_column(name, justify="right" if name in ("synthetic", "accepted range") else "left")
         for row in published_figures(cohort).itertuples():
@@ -102,22 +102,35 @@ def synth(
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the demo's files (replaced on every run).")] = Path("out/demo"),
-    n_persons: Annotated[int, typer.Option(min=1, help="Persons per school year.")] = 200_000,
+    n_persons: Annotated[int, typer.Option(min=1_000, help="Persons per school year.")] = 200_000,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic population.")] = 1,
 ) -> None:
-    """Run the main job end to end on embedded defaults (synthetic data, nothing to download)."""
+    """Run the main job end to end on embedded defaults (synthetic data, nothing to download).
+
+    Draws two synthetic cohorts, prints them against the published figures, trains the
+    logistic and LightGBM models out of time (2018/19 -> 2019/20) into the local MLflow
+    store, and puts them side by side.
+    """
     from rich.console import Console
 
+    from vsvrisk import runs, tracking
     from vsvrisk.data import write_person_years
     from vsvrisk.synth import generate
 
     console = Console()
     with console.status("drawing two synthetic cohorts (2018/19 and 2019/20)"):
         population = generate(n_persons, [2018, 2019], seed)
-    path = out / "population.parquet"
-    write_person_years(population.frame, path, overwrite=True)
+        path = out / "population.parquet"
+        write_person_years(population.frame, path, overwrite=True)
     _print_figures(population.frame, console)
     console.print(f"population: {len(population.frame):,} person-years in {path}")
+    for name in ("logistic", "lightgbm"):
+        with console.status(f"training {name}") as status:
+            run = runs.train(runs.default_config(name), path, experiment="demo",
+                             progress=lambda message: status.update(f"{name}: {message}"))
+        _print_metrics(console, run)
+    compare(experiment="demo", out=out / "compare", overwrite=True)
+    console.print(f"MLflow store: {tracking.tracking_uri()}; open it with: .venv/bin/vsvrisk ui")
 
 
 @app.command()
@@ -138,22 +151,36 @@ def train(
     console.print(f"run id: [bold]{run.run_id}[/bold]  (store: {tracking.tracking_uri()})")
 
 
+def _school_year(year: int) -> str:
+    return f"{year}/{str(year + 1)[-2:]}"
+
+
+#: Columns of the closing summary of a training run: (metric, header, format).
+_SUMMARY_COLUMNS = (
+    ("n", "n", "{:,.0f}"),
+    ("observed_rate", "obs.", "{:.2%}"),
+    ("expected_rate", "exp.", "{:.2%}"),
+    ("roc_auc", "AUC", "{:.3f}"),
+    ("truth_roc_auc", "truth AUC", "{:.3f}"),
+    ("scaled_brier", "sc. Brier", "{:.3f}"),
+    ("calibration_intercept", "cal. int.", "{:+.2f}"),
+    ("calibration_slope", "cal. slope", "{:.2f}"),
+)
+
+
 def _print_metrics(console, run) -> None:
     from rich.table import Table
 
     result = run.result
-    table = Table(title=f"{run.spec.name}: fitted on {result.train_year}/{result.train_year + 1}, "
-                        f"evaluated on {result.eval_year}/{result.eval_year + 1}")
-    names = ("n", "observed_rate", "expected_rate", "roc_auc", "pr_auc", "brier", "scaled_brier",
-             "calibration_intercept", "calibration_slope", "truth_roc_auc")
     by_sector = result.evaluation.by_sector
+    table = Table(title=f"{run.spec.name}: fitted on {_school_year(result.train_year)}, "
+                        f"evaluated on {_school_year(result.eval_year)}")
+    columns = [c for c in _SUMMARY_COLUMNS if c[0] in by_sector]
     table.add_column("sector")
-    for name in names:
-        if name in by_sector:
-            table.add_column(name.replace("_", " "), justify="right")
+    for _, header, _ in columns:
+        table.add_column(header, justify="right")
     for sector, row in by_sector.iterrows():
-        cells = [f"{row[n]:,.0f}" if n == "n" else f"{row[n]:.4f}" for n in names if n in by_sector]
-        table.add_row(str(sector), *cells)
+        table.add_row(str(sector), *(fmt.format(row[name]) for name, _, fmt in columns))
     console.print(table)
     if "need_share_l1" in result.evaluation.metrics:
         console.print(f"need shares against the truth: L1 error {100 * result.evaluation.metrics['need_share_l1']:.2f} percentage points")
@@ -178,10 +205,12 @@ def compare(
         return
     shown = [c for c in ("vo_roc_auc", "mbo_roc_auc", "vo_calibration_slope", "mbo_calibration_slope", "need_share_l1") if c in frame]
     table = Table(title=f"Experiment {experiment}: models side by side")
-    for column in ("run", "name", "learner", *shown):
-        table.add_column(column.replace("_", " "), justify="right" if column in shown else "left")
+    headers = {"vo_roc_auc": "vo AUC", "mbo_roc_auc": "mbo AUC", "vo_calibration_slope": "vo slope",
+               "mbo_calibration_slope": "mbo slope", "need_share_l1": "need L1"}
+    for column in ("run", "name", *shown):
+        table.add_column(headers.get(column, column), justify="right" if column in shown else "left")
     for row in frame.itertuples():
-        table.add_row(str(row.run_id)[:8], str(row.run_name), str(row.learner),
+        table.add_row(str(row.run_id)[:8], str(row.run_name),
                       *("" if getattr(row, c) != getattr(row, c) else f"{getattr(row, c):.4f}" for c in shown))
     console.print(table)
     folder = runs.write_comparison(frame, out, overwrite=overwrite)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from vsvrisk import __version__
 
-__all__ = ["TrainRun", "load_training_data", "train", "compare_runs", "load_model", "COMPARE_METRICS"]
+__all__ = ["TrainRun", "default_config", "load_training_data", "train", "compare_runs", "write_comparison", "load_model", "COMPARE_METRICS"]
 
 #: The metrics ``compare`` puts side by side (when a run has them).
 COMPARE_METRICS = (
@@ -49,6 +49,16 @@ def _pip_requirements() -> list[str]:
 def _frame_hash(frame: pd.DataFrame) -> str:
     hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
     return hashlib.sha256(hashed.tobytes()).hexdigest()
+
+
+def default_config(name: str) -> Path:
+    """Path of a shipped config (``configs/<name>.yaml`` of the source tree)."""
+    from vsvrisk.exceptions import ConfigError
+
+    path = Path(__file__).resolve().parents[1] / "configs" / f"{name}.yaml"
+    if not path.is_file():
+        raise ConfigError(f"config '{name}' not found at {path}: run from a source checkout or pass --config")
+    return path
 
 
 def load_training_data(spec, data: str | os.PathLike | None) -> tuple[pd.DataFrame, dict]:
