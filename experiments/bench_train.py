@@ -48,7 +48,7 @@ def main() -> None:
     # The raw reference: the same matrices (built outside the timing), split, parameters and
     # early stopping, through lightgbm's own training API.
     raw_s, trees = 0.0, {}
-    groups = model._groups(frame)
+    groups = model.model_groups(frame)
     rng = np.random.RandomState(spec.seed)
     for group in spec.features:
         seed = int(rng.randint(0, 2**31 - 1))  # the same per-group seed as the library

@@ -18,7 +18,7 @@ import pandas as pd
 
 from vsvrisk import __version__
 
-__all__ = ["TrainRun", "default_config", "load_training_data", "train", "compare_runs", "write_comparison", "load_model", "COMPARE_METRICS"]
+__all__ = ["TrainRun", "default_config", "load_training_data", "train", "compare_runs", "write_comparison", "load_model", "load_spec", "COMPARE_METRICS"]
 
 #: The metrics ``compare`` puts side by side (when a run has them).
 COMPARE_METRICS = (
@@ -175,6 +175,17 @@ def load_model(run_id: str):
 
     tracking.load_run(run_id)  # a clear error for an unknown id
     return mlflow.sklearn.load_model(f"runs:/{run_id}/model")
+
+
+def load_spec(run_id: str):
+    """The model spec a training run was made with (its ``spec.json`` artifact)."""
+    import mlflow.artifacts
+
+    from vsvrisk import tracking
+    from vsvrisk.models import load_model_spec
+
+    tracking.load_run(run_id)
+    return load_model_spec(mlflow.artifacts.load_dict(f"runs:/{run_id}/spec.json"))
 
 
 def compare_runs(experiment: str | None = None, metrics=COMPARE_METRICS) -> pd.DataFrame:

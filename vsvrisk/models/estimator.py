@@ -168,7 +168,8 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         values["stepwise"] = values["stepwise"] or {}
         return validate_config({"name": "RiskModel", **values, "seed": self.random_state}, ModelSpec, source="RiskModel")
 
-    def _groups(self, X: pd.DataFrame) -> np.ndarray:
+    def model_groups(self, X: pd.DataFrame) -> np.ndarray:
+        """The model group of every row of ``X`` (``vo``/``mbo``, or ``all`` when pooled)."""
         if self.sectors == "pooled":
             return np.full(len(X), "all", dtype=object)
         mapping = {**MODEL_GROUP, "vavo": self.vavo_with}
@@ -210,7 +211,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         excluded = sorted(used & set(spec.excluded_features))
         if excluded and not spec.allow_excluded:  # a second guard, at fit time (DESIGN 3)
             raise ConfigError(f"feature '{excluded[0]}' is excluded from every model: remove it from the features")
-        groups = self._groups(X)
+        groups = self.model_groups(X)
         rng = np.random.RandomState(self.random_state)
         self.models_, self.selected_features_, self.n_rows_ = {}, {}, {}
         for group in spec.features:
@@ -281,7 +282,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         """Probabilities of no vsv (column 0) and vsv (column 1) for every row of ``X``."""
         check_is_fitted(self, "models_")
         X = self._check_frame(X, "predict_proba")
-        groups = self._groups(X)
+        groups = self.model_groups(X)
         risk = np.full(len(X), np.nan)
         for group, model in self.models_.items():
             rows = groups == group

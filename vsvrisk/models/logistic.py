@@ -97,7 +97,7 @@ def odds_ratios(model, X: pd.DataFrame, y=None, *, level: float = 0.95) -> pd.Da
         raise ValueError("odds ratios exist for the logistic learner only")
     y = X["vsv"] if y is None else y
     y = pd.Series(np.asarray(y, dtype=float), index=X.index)
-    groups = model._groups(X)
+    groups = model.model_groups(X)
     tables = []
     for group in model.models_:
         rows = groups == group
