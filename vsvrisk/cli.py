@@ -218,6 +218,42 @@ def compare(
 
 
 @app.command()
+def allocate(
+    config: Annotated[Path, typer.Option(help="Allocation config (YAML), e.g. configs/allocation-2026.yaml.")],
+    out: Annotated[Path, typer.Option(help="Output folder for allocation.csv/.xlsx/.html and manifest.json.")],
+    need: Annotated[Optional[Path], typer.Option(help="Need table: region_code,need for all 40 regions.")] = None,
+    run: Annotated[Optional[str], typer.Option(help="Training run id whose model scores the cohort.")] = None,
+    data: Annotated[Optional[Path], typer.Option(help="Person-year cohort to score (with --run); default: the run's evaluation cohort.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+) -> None:
+    """Split the budget over the 40 regions by need, under the config's rules, with a report."""
+    from rich.console import Console
+
+    from vsvrisk import runs
+
+    console = Console()
+    with console.status("starting") as status:
+        folder = runs.allocate_run(config, out, need=need, run_id=run, data=data, overwrite=overwrite,
+                                   progress=lambda message: status.update(message))
+    _print_allocation(console, folder)
+
+
+def _print_allocation(console, folder: Path) -> None:
+    import pandas as pd
+    from rich.table import Table
+
+    table = pd.read_csv(folder / "allocation.csv")
+    summary = Table(title=f"Allocation: EUR {table['amount_eur'].sum():,.0f} over {len(table)} regions (largest five)")
+    for name in ("region", "need share", "amount (EUR)", "change"):
+        summary.add_column(name, justify="left" if name == "region" else "right")
+    for row in table.nlargest(5, "amount_eur").itertuples():
+        change = f"{row.change_pct:+.1f}%" if "change_pct" in table and pd.notna(row.change_pct) else ""
+        summary.add_row(str(row.region_name), f"{row.share:.2%}", f"{row.amount_eur:,.0f}", change)
+    console.print(summary)
+    console.print(f"reports in {folder}: allocation.csv, allocation.xlsx, allocation.html, manifest.json")
+
+
+@app.command()
 def ui(
     port: Annotated[int, typer.Option(help="Port of the MLflow UI.")] = 5000,
 ) -> None:

@@ -40,6 +40,8 @@ def configure() -> str:
     """Point MLflow at the store explicitly (current MLflow refuses implicit file stores)."""
     import mlflow
 
+    # Progress bars of artifact downloads would garble the CLI's one-line output.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
     return uri

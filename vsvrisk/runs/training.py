@@ -1,4 +1,4 @@
-"""The workflows behind ``vsvrisk train`` and ``vsvrisk compare``, each tracked in MLflow.
+"""Training runs: ``vsvrisk train`` and ``vsvrisk compare``, each tracked in MLflow.
 
 A training run: read the data (or draw the default synthetic population), fit the model on
 one cohort, evaluate it on another (out of time), and log to MLflow the spec, the data hash,
@@ -55,7 +55,7 @@ def default_config(name: str) -> Path:
     """Path of a shipped config (``configs/<name>.yaml`` of the source tree)."""
     from vsvrisk.exceptions import ConfigError
 
-    path = Path(__file__).resolve().parents[1] / "configs" / f"{name}.yaml"
+    path = Path(__file__).resolve().parents[2] / "configs" / f"{name}.yaml"
     if not path.is_file():
         raise ConfigError(f"config '{name}' not found at {path}: run from a source checkout or pass --config")
     return path

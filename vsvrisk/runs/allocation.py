@@ -1,0 +1,177 @@
+"""The allocation run behind ``vsvrisk allocate``: need -> rules -> euros -> reports.
+
+Need comes either from a table (``--need``: someone else applied the scenario) or from a model
+run and a scored cohort (``--run`` [``--data``]): the model's predicted risks, summed per
+region under the config's scenario, with bootstrap intervals over persons and, when the config
+asks for them, model refits on bootstrap samples of the training cohort.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from vsvrisk.exceptions import ConfigError, OutputExistsError
+
+__all__ = ["allocate_run"]
+
+
+def _scored_cohort(run_id: str, data, progress):
+    """The model, its spec, and the cohort to score (a file, or the run's evaluation cohort)."""
+    from vsvrisk.data import read_person_years
+    from vsvrisk.runs.training import load_model, load_spec, load_training_data
+
+    spec = load_spec(run_id)
+    progress("loading the model")
+    model = load_model(run_id)
+    if data is not None:
+        progress("reading the cohort to score")
+        return model, spec, read_person_years(data, upper_age=spec.upper_age)
+    progress("drawing the run's synthetic evaluation cohort")
+    frame, _ = load_training_data(spec, None)
+    return model, spec, frame[frame["school_year"] == spec.data.eval_year].reset_index(drop=True)
+
+
+def _model_refit_need(spec, run_id: str, cohort: pd.DataFrame, scenario, count: int, seed: int, progress) -> np.ndarray:
+    """Need per region from ``count`` refits of the model on bootstrap samples of its training cohort."""
+    from vsvrisk import tracking
+    from vsvrisk.allocate import need_from_predictions
+    from vsvrisk.models import RiskModel
+    from vsvrisk.runs.training import load_training_data
+
+    tags = tracking.load_run(run_id).data.tags
+    path = tags.get("data_path")
+    frame, _ = load_training_data(spec, path if path and Path(path).is_file() else None)
+    train = frame[frame["school_year"] == spec.data.train_year]
+    rng = np.random.default_rng([seed, 1])
+    replicates = np.empty((count, 40))
+    for k in range(count):
+        progress(f"model refit {k + 1} of {count}")
+        sample = train.iloc[rng.integers(0, len(train), size=len(train))]
+        refit = RiskModel.from_spec(spec).set_params(random_state=spec.seed + k + 1).fit(sample)
+        scored = cohort.assign(p=refit.predict_risk(cohort).to_numpy())
+        replicates[k] = need_from_predictions(scored, "p", scenario)["need"].to_numpy()
+    return replicates
+
+
+def allocate_run(
+    config: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    need: str | os.PathLike | None = None,
+    run_id: str | None = None,
+    data: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    progress=None,
+) -> Path:
+    """Allocate the budget and write the report folder (all or nothing).
+
+    Parameters
+    ----------
+    config : path
+        The allocation config (``configs/allocation-2026.yaml``).
+    out : path
+        The output folder: ``allocation.csv``, ``allocation.xlsx``, ``allocation.html`` and
+        ``manifest.json``. An existing folder is refused unless ``overwrite``.
+    need : path, optional
+        A table ``region_code,need``; the scenario setting is then ignored.
+    run_id : str, optional
+        A training run (``vsvrisk train``) whose model scores ``data``.
+    data : path, optional
+        The person-year cohort to score; without it, the run's own evaluation cohort.
+    overwrite : bool, default=False
+    progress : callable, optional
+        Called with a short description before each step.
+
+    Returns
+    -------
+    Path
+        The output folder.
+    """
+    from vsvrisk.allocate import (
+        allocate,
+        allocation_intervals,
+        bootstrap_need,
+        load_allocation_config,
+        need_from_predictions,
+        need_from_table,
+        read_previous_allocation,
+    )
+    from vsvrisk.report import build_manifest, write_allocation_outputs
+
+    step = progress or (lambda message: None)
+    out = Path(out)
+    if (need is None) == (run_id is None):
+        raise ConfigError("give either --need FILE or --run RUN_ID (with or without --data), not both or neither")
+    if data is not None and run_id is None:
+        raise ConfigError("--data needs --run: the cohort is scored with a model run")
+    if out.exists() and not overwrite:  # refuse before any work is done
+        raise OutputExistsError(f"output folder {out} exists already: choose another or pass --overwrite")
+    settings = load_allocation_config(config)
+    rules = settings.rules()
+    previous = read_previous_allocation(settings.previous) if settings.previous is not None else None
+
+    counts, replicates, model_replicates = None, None, None
+    if need is not None:
+        step("reading the need table")
+        need_per_region = need_from_table(need)
+    else:
+        model, spec, cohort = _scored_cohort(run_id, data, step)
+        step("scoring the cohort")
+        p = model.predict_risk(cohort).to_numpy()
+        table = need_from_predictions(cohort.assign(p=p), "p", settings.scenario)
+        need_per_region, counts = table["need"], table["n_persons"]
+        if settings.n_bootstrap > 0:
+            step(f"bootstrap over persons ({settings.n_bootstrap} replicates)")
+            replicates = bootstrap_need(cohort["region_code"].to_numpy(), p, settings.n_bootstrap,
+                                        seed=settings.seed, scenario=settings.scenario)
+        if settings.n_model_refits > 0:
+            model_replicates = _model_refit_need(spec, run_id, cohort, settings.scenario,
+                                                 settings.n_model_refits, settings.seed, step)
+
+    step("applying the rules")
+    allocation = allocate(need_per_region, rules, previous)
+    solved_lambda = allocation.attrs.get("lambda")  # merges below drop attrs
+    if counts is not None:
+        allocation.insert(allocation.columns.get_loc("need"), "n_persons", counts.to_numpy())
+    interval_options = {"level": settings.interval_level, "threshold_pct": settings.change_threshold_pct}
+    if replicates is not None:
+        intervals = allocation_intervals(replicates, rules, previous, **interval_options)
+        allocation = allocation.merge(intervals, on="region_code", how="left")
+    if model_replicates is not None:
+        intervals = allocation_intervals(model_replicates, rules, previous, **interval_options)
+        allocation = allocation.merge(intervals.add_prefix("model_").rename(columns={"model_region_code": "region_code"}),
+                                      on="region_code", how="left")
+    manifest = build_manifest(
+        inputs={"config": config, "need": need, "data": data, "previous": settings.previous},
+        config=settings,
+        model_run_id=run_id,
+        seed=settings.seed,
+        extra={
+            "need_source": "table" if need is not None else "model run",
+            "scenario_applied": need is None,
+            "scenario_note": "ignored: the need table was made under its own scenario" if need is not None else None,
+            "dampening": settings.dampening,
+            "intervals": {
+                "sampling_replicates": 0 if replicates is None else int(replicates.shape[0]),
+                "model_refits": 0 if model_replicates is None else int(model_replicates.shape[0]),
+                "level": settings.interval_level,
+            },
+            "lambda": solved_lambda,
+        },
+    )
+    step("writing the reports")
+    write_allocation_outputs(out, allocation, manifest, rules=rules.model_dump(), overwrite=overwrite,
+                             disclosure_threshold=settings.disclosure_threshold)
+    if run_id is not None:
+        import mlflow
+
+        from vsvrisk import tracking
+
+        tracking.configure()
+        with mlflow.start_run(run_id=run_id):
+            mlflow.log_artifacts(str(out), artifact_path="allocation")
+    return out
