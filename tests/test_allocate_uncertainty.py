@@ -188,3 +188,15 @@ def test_model_refit_replicates_plug_in_as_rows_of_the_same_matrix():
 def test_bad_replicates_are_refused(replicates, keywords, fragment):
     with pytest.raises(AllocationError, match=fragment):
         allocation_intervals(replicates, {"budget_eur": 1000}, **keywords)
+
+
+@pytest.mark.parametrize("scenario", ["all", {"top_share": 0.4}], ids=["scenario all", "scenario top share"])
+def test_splitting_replicates_over_processes_changes_no_number(monkeypatch, scenario):
+    from vsvrisk.allocate import uncertainty
+
+    rng = np.random.default_rng(0)
+    codes, p = rng.integers(1, 41, 20_000), rng.uniform(0, 0.2, 20_000)
+    serial = uncertainty.bootstrap_need(codes, p, 40, seed=5, scenario=scenario)
+    monkeypatch.setattr(uncertainty, "_n_workers", lambda work: 2)
+    parallel = uncertainty.bootstrap_need(codes, p, 40, seed=5, scenario=scenario)
+    np.testing.assert_array_equal(serial, parallel)

@@ -206,10 +206,9 @@ def bootstrap_need(region_codes: np.ndarray, probabilities: np.ndarray, n_replic
 
     Notes
     -----
-    Measured on 2 CPU cores (one used): 1.5 million persons x 1000 replicates take about 10 s
-    for ``all`` and 12 s for ``top_share: 0.4``, with a peak of about 30 MiB (``all``) and
-    85 MiB (``top_share``: the sort order and sorted copies) of working memory on top of the
-    inputs.
+    Large runs are split over (at most two) worker processes by replicate; the numbers are
+    the same as in one process. Figures for 1.5 million persons x 1000 replicates on the
+    2-core reference machine are in ``experiments/README.md`` (``bench_allocate.py``).
 
     Examples
     --------
@@ -224,14 +223,42 @@ def bootstrap_need(region_codes: np.ndarray, probabilities: np.ndarray, n_replic
         raise AllocationError(f"n_replicates must be a whole number >= 1, not {n_replicates!r}")
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise AllocationError(f"seed must be a whole number >= 0, not {seed!r}")
-    aggregate = _Aggregator(codes, values, parse_scenario(scenario))
+    scenario = parse_scenario(scenario)
+    blocks = np.array_split(np.arange(n_replicates), _n_workers(codes.size * n_replicates))
+    if len(blocks) == 1:
+        return _bootstrap_block(codes, values, scenario, int(seed), blocks[0])
+    from joblib import Parallel, delayed
+
+    # Replicates are independent streams, so splitting them over processes gives the same
+    # numbers as one process; processes, not threads, because the per-chunk numpy calls are
+    # too short to gain from releasing the GIL (two threads measured slower than one).
+    parts = Parallel(n_jobs=len(blocks), backend="loky")(
+        delayed(_bootstrap_block)(codes, values, scenario, int(seed), block) for block in blocks
+    )
+    return np.vstack(parts)
+
+
+#: Below this many person-replicates, starting worker processes costs more than it saves.
+_PARALLEL_FROM = 50_000_000
+
+
+def _n_workers(work: int) -> int:
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, 2)) if work >= _PARALLEL_FROM else 1
+
+
+def _bootstrap_block(codes: np.ndarray, values: np.ndarray, scenario: Scenario, seed: int,
+                     replicates: np.ndarray) -> np.ndarray:
+    aggregate = _Aggregator(codes, values, scenario)
     weights = np.empty(codes.size, dtype=np.uint8)
     size = min(codes.size, _CHUNK)
     uniform, flag = np.empty(size), np.empty(size, dtype=bool)
-    need = np.empty((n_replicates, N_REGIONS))
-    for replicate in range(n_replicates):
-        _draw_into(_generator(int(seed), replicate), weights, uniform, flag)
-        need[replicate] = aggregate(weights)
+    need = np.empty((replicates.size, N_REGIONS))
+    for row, replicate in enumerate(replicates):
+        _draw_into(_generator(seed, int(replicate)), weights, uniform, flag)
+        need[row] = aggregate(weights)
     return need
 
 
