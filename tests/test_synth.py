@@ -126,3 +126,15 @@ def test_multiproblematiek_flags_are_correlated(population_2019):
     flags = population_2019.frame[list(PROBLEM_FLAGS)].astype(float)
     correlations = flags.corr().to_numpy()[np.triu_indices(len(PROBLEM_FLAGS), 1)]
     assert (correlations > 0).all()
+
+
+def test_a_planted_group_effect_raises_exactly_that_groups_log_odds(small_population):
+    frame = small_population.frame
+    plain = default_truth()
+    planted = default_truth(planted=("migration_background", "western", 0.7))
+    difference = planted.log_odds(frame) - plain.log_odds(frame)
+    western = (frame["migration_background"] == "western").to_numpy()
+    np.testing.assert_allclose(difference[western], 0.7)
+    np.testing.assert_allclose(difference[~western], 0.0)
+    drawn = generate(2_000, seed=3, truth=planted).frame
+    np.testing.assert_allclose(drawn["p_true"], planted.probability(drawn))

@@ -165,6 +165,12 @@ class SyntheticTruth:
         How disadvantaged each region's households are (drives composition, not the log-odds).
     region_urbanity : Series
         Mean urbanisation code (1 very urban .. 5 not urban) of each region's neighbourhoods.
+    slopes : dict
+        Per model group, the slope of each continuous variable (``delay_years``).
+    planted : tuple (column, level, log_odds) or None
+        A known miscalibration for the fairness audit: persons with ``column == level`` get
+        ``log_odds`` extra risk. Plant it on a column no model may use (migration background),
+        so every model is blind to it and the audit must find exactly that group.
 
     Examples
     --------
@@ -182,6 +188,7 @@ class SyntheticTruth:
     region_deprivation: pd.Series
     region_urbanity: pd.Series
     slopes: dict = field(default_factory=dict)
+    planted: tuple | None = None
 
     def coefficient(self, model_group: str, variable: str, level=None) -> float:
         """Main effect of one level (or the slope of a continuous variable), in log-odds."""
@@ -239,6 +246,9 @@ class SyntheticTruth:
             for variable, slope in self.slopes.get(model_group, {}).items():
                 part += slope * sub[variable].to_numpy(dtype=float)
             part += self._interaction_terms(sub, age[rows])
+            if self.planted is not None:
+                column, level, shift = self.planted
+                part += shift * (sub[column].astype(object) == level).to_numpy()
             eta[rows] += part
         if include_region:
             eta += frame["region_code"].map(self.region_effects).to_numpy(dtype=float)
@@ -278,6 +288,7 @@ class SyntheticTruth:
             "interactions": dict(self.interactions),
             "region_effects": {int(k): float(v) for k, v in self.region_effects.items()},
             "year_effects": {int(k): float(v) for k, v in self.year_effects.items()},
+            "planted": list(self.planted) if self.planted is not None else None,
         }
 
 
@@ -299,7 +310,13 @@ _URBANITY = {
 _DEFAULT_URBANITY = 3.6
 
 
-def default_truth(kind: TruthKind = "nonlinear", *, region_sd: float = 0.10, world_seed: int = 2023) -> SyntheticTruth:
+def default_truth(
+    kind: TruthKind = "nonlinear",
+    *,
+    region_sd: float = 0.10,
+    world_seed: int = 2023,
+    planted: tuple | None = None,
+) -> SyntheticTruth:
     """The default world of vsvrisk's synthetic populations.
 
     Parameters
@@ -311,6 +328,9 @@ def default_truth(kind: TruthKind = "nonlinear", *, region_sd: float = 0.10, wor
     world_seed : int, default=2023
         Seed of the regional random effects. It is part of the world, not of the sample: two
         populations drawn with different seeds share the same truth.
+    planted : tuple (column, level, log_odds), optional
+        A known miscalibration for one group (see :class:`SyntheticTruth`), e.g.
+        ``("migration_background", "western", 0.7)``.
 
     Returns
     -------
@@ -347,4 +367,5 @@ def default_truth(kind: TruthKind = "nonlinear", *, region_sd: float = 0.10, wor
         region_deprivation=pd.Series(_DEPRIVATION, index=codes).fillna(0.0).rename("deprivation"),
         region_urbanity=pd.Series(_URBANITY, index=codes).fillna(_DEFAULT_URBANITY).rename("urbanity"),
         slopes={g: dict(s) for g, s in _SLOPES.items()},
+        planted=tuple(planted) if planted is not None else None,
     )
