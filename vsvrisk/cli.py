@@ -268,9 +268,23 @@ def ui(
     raise typer.Exit(subprocess.call(command))
 
 
+def _interrupt_on_terminate() -> None:
+    # A kill (SIGTERM) would end the process without unwinding: no temporary output removed,
+    # the MLflow run left RUNNING. Turned into KeyboardInterrupt, it unwinds like Ctrl-C does.
+    import signal
+    import threading
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status (0 done, 2 bad input, 1 a bug)."""
     argv = _expand_multi_value_options(list(sys.argv[1:] if argv is None else argv))
+    _interrupt_on_terminate()
     try:
         result = app(args=argv, standalone_mode=False)
     except VsvriskError as error:
@@ -291,8 +305,12 @@ def main(argv: list[str] | None = None) -> int:
             message = f"{hint}: {message}"
         print(f"error: {message}", file=sys.stderr)
         return 2
-    # click returns the exit code of typer.Exit / ctx.exit in non-standalone mode
-    return result if isinstance(result, int) else 0
+    # In non-standalone mode click returns the code of typer.Exit / ctx.exit, and typer turns
+    # Ctrl-C (and so a kill, see above) into Exit(130) before it reaches the handler above.
+    code = result if isinstance(result, int) else 0
+    if code == 130:
+        print("error: interrupted; no output was written", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

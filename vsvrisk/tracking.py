@@ -44,28 +44,62 @@ def configure() -> str:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
+    if uri.startswith("sqlite:///"):
+        _initialise_sqlite_store(Path(uri.removeprefix("sqlite:///")))
     return uri
+
+
+@contextmanager
+def _store_lock(database: Path) -> Iterator[None]:
+    """An exclusive lock beside the SQLite file, held while the store is set up."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no concurrent runs to guard
+        yield
+        return
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{database}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+_initialised: set[str] = set()
+
+
+def _initialise_sqlite_store(database: Path) -> None:
+    # MLflow creates its tables on first contact; two processes doing that at once on a new
+    # SQLite file collide ("table ... already exists"). Creating them under a file lock makes
+    # concurrent `vsvrisk train` runs on one store safe; later writes use SQLite's own locking.
+    key = str(database)
+    if key in _initialised:
+        return
+    from mlflow import MlflowClient
+
+    with _store_lock(database):
+        MlflowClient().search_experiments(max_results=1)
+    _initialised.add(key)
 
 
 def experiment_id(name: str = DEFAULT_EXPERIMENT) -> str:
     """Id of an experiment, created with artifacts under ``mlruns/`` when it does not exist."""
     from mlflow import MlflowClient
 
-    configure()
+    uri = configure()
     client = MlflowClient()
     experiment = client.get_experiment_by_name(name)
     if experiment is not None:
         return experiment.experiment_id
-    location = None
-    if tracking_uri().startswith("sqlite:"):
-        location = (Path.cwd() / "mlruns").resolve().as_uri()
-    try:
-        return client.create_experiment(name, artifact_location=location)
-    except Exception:  # another process created it between our two calls
+    if not uri.startswith("sqlite:///"):
+        return client.create_experiment(name)
+    database = Path(uri.removeprefix("sqlite:///"))
+    with _store_lock(database):  # another process may be creating the same experiment
         experiment = client.get_experiment_by_name(name)
-        if experiment is None:
-            raise
-        return experiment.experiment_id
+        if experiment is not None:
+            return experiment.experiment_id
+        return client.create_experiment(name, artifact_location=(Path.cwd() / "mlruns").resolve().as_uri())
 
 
 @contextmanager

@@ -1,0 +1,32 @@
+"""Explanations: SHAP values per person, national drivers, and why one region needs more.
+
+DESIGN section 8. :func:`shap_values` gives per-person contributions in log-odds, grouped to
+the variables a person names; :func:`aggregate_shap` sums them per region and model group in
+chunks (national size); :func:`national_drivers`, :func:`regional_decomposition` and
+:func:`compare_regions` turn the sums into tables; :func:`explain_run` writes them, with plots
+and one HTML page, for a tracked training run.
+"""
+
+from vsvrisk.explain.drivers import (
+    MIX_TERM,
+    compare_regions,
+    level_contributions,
+    national_drivers,
+    regional_decomposition,
+)
+from vsvrisk.explain.shap_values import CHUNK_SIZE, ShapAggregates, aggregate_shap, shap_values, variables_of_columns
+from vsvrisk.explain.workflow import explain_run
+
+__all__ = [
+    "CHUNK_SIZE",
+    "MIX_TERM",
+    "ShapAggregates",
+    "aggregate_shap",
+    "compare_regions",
+    "explain_run",
+    "level_contributions",
+    "national_drivers",
+    "regional_decomposition",
+    "shap_values",
+    "variables_of_columns",
+]

@@ -1,0 +1,228 @@
+"""Plots of the explanations: national drivers (``shap``'s beeswarm and scatter), waterfalls.
+
+The beeswarm and dependence plots use the ``shap`` package's plotting on a sample of rows
+(:attr:`ShapAggregates.sample`); they draw through pyplot, so the caller closes the figure
+(``plt.close(fig)``; :func:`vsvrisk.tracking.log_figure` does). The other figures are plain
+matplotlib ``Figure`` objects, independent of pyplot state.
+
+Each dot of a beeswarm or dependence plot is one person of the sample: check such plots
+against the output rules before they leave a secure environment (the tables are suppressed;
+the dots are not aggregates).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from vsvrisk.exceptions import ConfigError, DisclosureError
+
+__all__ = ["drivers_figure", "beeswarm_figure", "dependence_figure", "waterfall_figure",
+           "regions_figure", "comparison_figure"]
+
+_MORE, _LESS = "#c2571a", "#4a6fa5"  # more need (orange-red), less need (blue)
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, list | None]:
+    """Numbers to colour and place the dots by; the level names for a categorical variable."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        present = [c for c in values.cat.categories if (values == c).any()]
+        codes = pd.Categorical(values, categories=present).codes.astype(float)
+        codes[codes < 0] = np.nan
+        return codes, [str(c) for c in present]
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return values.astype(float).to_numpy(), ["False", "True"]
+    return values.to_numpy(dtype=float, na_value=np.nan), None
+
+
+def _explanation(aggregates, group: str):
+    import shap
+
+    if group not in aggregates.sample_values:
+        raise ConfigError(f"no sampled rows of model group '{group}': aggregate with sample_size > 0")
+    rows = aggregates.sample[aggregates.sample["model_group"] == group]
+    variables = aggregates.model_variables[group]
+    values = aggregates.sample_values[group].loc[:, variables]
+    data = np.column_stack([_codes(values[v])[0] for v in variables])
+    return shap.Explanation(values=rows[variables].to_numpy(dtype=float), base_values=rows["base"].to_numpy(dtype=float),
+                            data=data, feature_names=list(variables)), values
+
+
+def drivers_figure(drivers: pd.DataFrame, top: int = 12) -> Figure:
+    """Bars of mean |SHAP| per variable, one panel per model group.
+
+    Examples
+    --------
+    >>> drivers = pd.DataFrame({"model_group": ["vo", "vo"], "variable": ["age", "gender"],
+    ...                         "rank": [1, 2], "mean_abs_shap": [0.3, 0.1]})
+    >>> len(drivers_figure(drivers).axes)
+    1
+    """
+    groups = list(dict.fromkeys(drivers["model_group"]))
+    figure = Figure(figsize=(5.2 * len(groups), 0.8 + 0.32 * min(top, drivers.groupby("model_group").size().max())))
+    for i, group in enumerate(groups):
+        axes = figure.add_subplot(1, len(groups), i + 1)
+        shown = drivers[drivers["model_group"] == group].dropna(subset=["mean_abs_shap"]).nsmallest(top, "rank")[::-1]
+        axes.barh(shown["variable"], shown["mean_abs_shap"], color=_LESS)
+        axes.set_title(f"{group}: mean |SHAP| (log-odds)", fontsize=10)
+        axes.tick_params(labelsize=8)
+        axes.spines[["top", "right"]].set_visible(False)
+    figure.tight_layout()
+    return figure
+
+
+def beeswarm_figure(aggregates, group: str, max_display: int = 12):
+    """``shap.plots.beeswarm`` of a model group's sampled rows (a pyplot figure).
+
+    Categorical variables are coloured by the position of their level (for ordered ones such
+    as age group or mbo level, low to high); booleans 0/1.
+    """
+    import matplotlib.pyplot as plt
+    import shap
+
+    explanation, _ = _explanation(aggregates, group)
+    figure = plt.figure(figsize=(8, 0.6 + 0.4 * min(max_display, explanation.shape[1])))
+    axes = figure.add_subplot()
+    shap.plots.beeswarm(explanation, max_display=max_display, ax=axes, show=False, plot_size=None,
+                        color_bar_label="value (level order)")
+    axes.set_title(f"{group}: SHAP values of {len(explanation)} sampled persons (log-odds)", fontsize=10)
+    axes.set_xlabel("contribution to the log-odds of vsv")
+    figure.tight_layout()
+    return figure
+
+
+def dependence_figure(aggregates, group: str, variable: str):
+    """``shap.plots.scatter`` of one variable: its value against its contribution (pyplot)."""
+    import matplotlib.pyplot as plt
+    import shap
+
+    if variable not in aggregates.model_variables.get(group, []):
+        raise ConfigError(f"variable '{variable}' is not in the {group} model: choose one of {aggregates.model_variables.get(group)}")
+    explanation, values = _explanation(aggregates, group)
+    figure = plt.figure(figsize=(6.5, 4))
+    axes = figure.add_subplot()
+    shap.plots.scatter(explanation[:, variable], ax=axes, show=False, hist=False, dot_size=6, alpha=0.5)
+    _, labels = _codes(values[variable])
+    if labels is not None:
+        axes.set_xticks(range(len(labels)), labels, rotation=30 if len(labels) > 5 else 0, fontsize=8)
+    axes.axhline(0.0, color="#999999", linewidth=0.8)
+    axes.set_title(f"{group}: {variable}", fontsize=10)
+    axes.set_xlabel(variable)
+    axes.set_ylabel("contribution (log-odds)")
+    figure.tight_layout()
+    return figure
+
+
+def _waterfall(axes, start: float, start_label: str, end_label: str, terms: pd.Series, top: int) -> None:
+    """Horizontal waterfall from ``start`` through the largest ``terms`` to their sum."""
+    order = terms.abs().sort_values(ascending=False).index
+    shown = terms[order[:top]]
+    rest = terms[order[top:]]
+    if len(rest):
+        shown = pd.concat([shown, pd.Series({f"other {len(rest)} terms": rest.sum()})])
+    labels = [start_label, *shown.index, end_label]
+    position = start
+    axes.barh(0, 0, left=start)
+    for i, (_, value) in enumerate(shown.items(), start=1):
+        axes.barh(i, value, left=position, color=_MORE if value > 0 else _LESS, height=0.7)
+        axes.text(position + value, i, f" {value:+.3f}", va="center", ha="left" if value >= 0 else "right", fontsize=7)
+        position += value
+    for y, x in ((0, start), (len(labels) - 1, position)):
+        axes.plot([x], [y], marker="D", color="black")
+        axes.text(x, y, f"  {x:.3f}", va="center", fontsize=8)
+    axes.set_yticks(range(len(labels)), labels, fontsize=8)
+    axes.invert_yaxis()
+    axes.axvline(start, color="#999999", linewidth=0.8, linestyle=":")
+    axes.set_xlabel("mean log-odds of vsv")
+    axes.spines[["top", "right"]].set_visible(False)
+    span = max(abs(position - start), terms.abs().max(), 1e-3)
+    axes.set_xlim(min(start, position) - 0.9 * span, max(start, position) + 0.9 * span)
+
+
+def _region(table: pd.DataFrame, code, by: str) -> pd.DataFrame:
+    region = table[table[by].astype(str) == str(code)]
+    if region.empty:
+        raise ConfigError(f"region {code} is not in the regions table")
+    if region["contribution_log_odds"].isna().any():
+        raise DisclosureError(f"region {code} has too few persons: its figures are suppressed")
+    return region
+
+
+def waterfall_figure(table: pd.DataFrame, region, *, top: int = 8, by: str = "region_code") -> Figure:
+    """From the national mean log-odds to one region's, term by term (largest first).
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"region_code": [1, 1], "region_name": ["A", "A"],
+    ...     "term": ["age", "model_group_mix"], "contribution_log_odds": [0.3, -0.1],
+    ...     "region_mean_log_odds": [-3.8, -3.8], "national_mean_log_odds": [-4.0, -4.0],
+    ...     "need_share": [0.1, 0.1], "population_share": [0.08, 0.08]})
+    >>> waterfall_figure(table, 1).axes[0].get_title()
+    'A: mean log-odds -3.80 against -4.00 nationally'
+    """
+    rows = _region(table, region, by)
+    first = rows.iloc[0]
+    figure = Figure(figsize=(7.5, 1.2 + 0.3 * (min(top, len(rows)) + 3)))
+    axes = figure.add_subplot()
+    _waterfall(axes, float(first["national_mean_log_odds"]), "nation", str(first.get("region_name", region)),
+               rows.set_index("term")["contribution_log_odds"], top)
+    axes.set_title(f"{first.get('region_name', region)}: mean log-odds {first['region_mean_log_odds']:.2f} "
+                   f"against {first['national_mean_log_odds']:.2f} nationally", fontsize=10)
+    figure.text(0.99, 0.01, f"need share {100 * first['need_share']:.2f}%, population share "
+                f"{100 * first['population_share']:.2f}%", ha="right", fontsize=7, color="#555555")
+    figure.tight_layout()
+    return figure
+
+
+def regions_figure(table: pd.DataFrame, *, top: int = 6, by: str = "region_code") -> Figure:
+    """All regions at once: each region's gap to the nation in log-odds, split by term.
+
+    The ``top`` terms with the largest mean |contribution| over the regions get a colour each;
+    the others are one grey segment. A black dot marks the total. Suppressed regions are left
+    out (named in the footnote).
+    """
+    shown = table.dropna(subset=["contribution_log_odds"])
+    wide = shown.pivot_table(index=[by, "region_name"], columns="term", values="contribution_log_odds",
+                             aggfunc="first", sort=False)
+    leading = wide.abs().mean().sort_values(ascending=False).index[:top]
+    parts = wide[leading].copy()
+    parts["other"] = wide.drop(columns=leading).sum(axis=1)
+    total = wide.sum(axis=1)
+    parts, total = parts.loc[total.sort_values().index], total.sort_values()
+    figure = Figure(figsize=(9, 1.6 + 0.26 * len(parts)))
+    axes = figure.add_subplot()
+    colours = [*__import__("matplotlib").colormaps["tab10"].colors[:top], (0.75, 0.75, 0.75)]
+    y = np.arange(len(parts))
+    positive, negative = np.zeros(len(parts)), np.zeros(len(parts))
+    for colour, term in zip(colours, parts.columns):
+        values = parts[term].to_numpy()
+        left = np.where(values >= 0, positive, negative)
+        axes.barh(y, values, left=left, color=colour, label=term, height=0.75)
+        positive, negative = positive + np.clip(values, 0, None), negative + np.clip(values, None, 0)
+    axes.plot(total.to_numpy(), y, "o", color="black", markersize=3.5, label="total")
+    axes.set_yticks(y, [name for _, name in parts.index], fontsize=7)
+    axes.axvline(0.0, color="black", linewidth=0.6)
+    axes.set_xlabel("mean log-odds of the region minus the national mean")
+    axes.legend(fontsize=7, loc="lower right", frameon=False)
+    axes.set_title("Why regions differ from the nation: contributions per variable", fontsize=10)
+    hidden = sorted(set(table["region_name"]) - set(shown["region_name"]))
+    if hidden:
+        figure.text(0.01, 0.005, f"suppressed (too few persons): {', '.join(map(str, hidden))}", fontsize=6)
+    axes.spines[["top", "right"]].set_visible(False)
+    figure.tight_layout()
+    return figure
+
+
+def comparison_figure(comparison: pd.DataFrame, *, top: int = 8) -> Figure:
+    """Waterfall from region B's mean log-odds to region A's (:func:`compare_regions`)."""
+    attrs = comparison.attrs
+    terms = comparison.set_index("term")["contribution_log_odds"]
+    start = attrs.get("mean_log_odds_b", 0.0)
+    figure = Figure(figsize=(7.5, 1.2 + 0.3 * (min(top, len(terms)) + 3)))
+    axes = figure.add_subplot()
+    _waterfall(axes, start, str(attrs.get("name_b", "B")), str(attrs.get("name_a", "A")), terms, top)
+    axes.set_title(f"{attrs.get('name_a', 'A')} against {attrs.get('name_b', 'B')}: "
+                   f"{attrs.get('difference_log_odds', terms.sum()):+.3f} in mean log-odds", fontsize=10)
+    figure.tight_layout()
+    return figure
