@@ -58,8 +58,8 @@ def _print_figures(population_frame, console) -> None:
 
     for year, cohort in population_frame.groupby("school_year"):
         table = Table(title=f"School year {_school_year(year)}: {len(cohort):,} persons, against the published figures")
-        for name in ("figure", "synthetic", "published", "accepted range", ""):
-            table.add_column(name, justify="right" if name in ("synthetic", "accepted range") else "left")
+        for name in ("figure", "synthetic", "published", "accepted", ""):
+            table.add_column(name, justify="right" if name in ("synthetic", "accepted") else "left")
         for row in published_figures(cohort).itertuples():
             value = f"{row.value:.2f}{row.unit}"
             bounds = f"{row.low:g}-{row.high:g}{row.unit}"

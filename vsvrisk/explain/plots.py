@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from vsvrisk.exceptions import ConfigError, DisclosureError
@@ -175,37 +176,53 @@ def waterfall_figure(table: pd.DataFrame, region, *, top: int = 8, by: str = "re
     return figure
 
 
-def regions_figure(table: pd.DataFrame, *, top: int = 6, by: str = "region_code") -> Figure:
-    """All regions at once: each region's gap to the nation in log-odds, split by term.
+def regions_figure(table: pd.DataFrame, *, measure: str = "log_odds", top: int = 6, by: str = "region_code") -> Figure:
+    """All regions at once: each region's gap to the nation, split by term.
 
-    The ``top`` terms with the largest mean |contribution| over the regions get a colour each;
-    the others are one grey segment. A black dot marks the total. Suppressed regions are left
-    out (named in the footnote).
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`~vsvrisk.explain.regional_decomposition`.
+    measure : {"log_odds", "need_per_person"}, default="log_odds"
+        ``log_odds``: mean log-odds minus the national mean. ``need_per_person``: need share
+        divided by population share, minus 1 (the predicted need per person against the
+        national mean; each term is its share term divided by the population share).
+    top : int, default=6
+        The terms with the largest mean |contribution| over the regions get a colour each;
+        the others are one grey segment. A black dot marks the total.
+
+    Suppressed regions are left out (named in the footnote).
     """
-    shown = table.dropna(subset=["contribution_log_odds"])
-    wide = shown.pivot_table(index=[by, "region_name"], columns="term", values="contribution_log_odds",
-                             aggfunc="first", sort=False)
+    if measure not in ("log_odds", "need_per_person"):
+        raise ConfigError(f"measure must be 'log_odds' or 'need_per_person', got {measure!r}")
+    shown = table.dropna(subset=["contribution_log_odds"]).copy()
+    if measure == "need_per_person":
+        shown["value"] = shown["contribution_share"] / shown["population_share"]
+        label, title = "need per person against the national mean (1 = +100%)", "Why need per person differs"
+    else:
+        shown["value"] = shown["contribution_log_odds"]
+        label, title = "mean log-odds of the region minus the national mean", "Why mean log-odds differ"
+    wide = shown.pivot_table(index=[by, "region_name"], columns="term", values="value", aggfunc="first", sort=False)
     leading = wide.abs().mean().sort_values(ascending=False).index[:top]
     parts = wide[leading].copy()
     parts["other"] = wide.drop(columns=leading).sum(axis=1)
-    total = wide.sum(axis=1)
-    parts, total = parts.loc[total.sort_values().index], total.sort_values()
+    total = wide.sum(axis=1).sort_values()
+    parts = parts.loc[total.index]
     figure = Figure(figsize=(9, 1.6 + 0.26 * len(parts)))
     axes = figure.add_subplot()
-    colours = [*__import__("matplotlib").colormaps["tab10"].colors[:top], (0.75, 0.75, 0.75)]
+    colours = [*colormaps["tab10"].colors[:top], (0.75, 0.75, 0.75)]
     y = np.arange(len(parts))
     positive, negative = np.zeros(len(parts)), np.zeros(len(parts))
     for colour, term in zip(colours, parts.columns):
         values = parts[term].to_numpy()
-        left = np.where(values >= 0, positive, negative)
-        axes.barh(y, values, left=left, color=colour, label=term, height=0.75)
+        axes.barh(y, values, left=np.where(values >= 0, positive, negative), color=colour, label=term, height=0.75)
         positive, negative = positive + np.clip(values, 0, None), negative + np.clip(values, None, 0)
     axes.plot(total.to_numpy(), y, "o", color="black", markersize=3.5, label="total")
     axes.set_yticks(y, [name for _, name in parts.index], fontsize=7)
     axes.axvline(0.0, color="black", linewidth=0.6)
-    axes.set_xlabel("mean log-odds of the region minus the national mean")
+    axes.set_xlabel(label)
     axes.legend(fontsize=7, loc="lower right", frameon=False)
-    axes.set_title("Why regions differ from the nation: contributions per variable", fontsize=10)
+    axes.set_title(f"{title} between regions: contributions per variable", fontsize=10)
     hidden = sorted(set(table["region_name"]) - set(shown["region_name"]))
     if hidden:
         figure.text(0.01, 0.005, f"suppressed (too few persons): {', '.join(map(str, hidden))}", fontsize=6)

@@ -109,19 +109,20 @@ def _regions_html(regions: pd.DataFrame) -> str:
             rows.append(f"<tr><td>{escape(str(code))}</td><td class='t'>{escape(str(name))}</td>"
                         "<td colspan='6' class='t note'>suppressed: too few persons</td></tr>")
             continue
-        terms = region.set_index("term")["contribution_log_odds"].sort_values()
-        up = ", ".join([f"{escape(t)} ({v:+.2f})" for t, v in terms[::-1].items() if v > 0.005][:3]) or "&ndash;"
-        down = ", ".join([f"{escape(t)} ({v:+.2f})" for t, v in terms.items() if v < -0.005][:3]) or "&ndash;"
+        # The terms in need per person (% of the national mean): the budget's own unit.
+        terms = (100 * region.set_index("term")["contribution_share"] / first["population_share"]).sort_values()
+        up = ", ".join([f"{escape(t)} {v:+.0f}%" for t, v in terms[::-1].items() if v >= 0.5][:3]) or "&ndash;"
+        down = ", ".join([f"{escape(t)} {v:+.0f}%" for t, v in terms.items() if v <= -0.5][:3]) or "&ndash;"
         gap = first["region_mean_log_odds"] - first["national_mean_log_odds"]
         ratio = first["need_share"] / first["population_share"]
         rows.append(
             f"<tr><td>{escape(str(code))}</td><td class='t'>{escape(str(name))}</td><td>{int(first['n_persons']):,}</td>"
             f"<td class='{'up' if gap > 0 else 'down'}'>{gap:+.3f}</td><td>{_number(first['need_share'], percent=True)}</td>"
-            f"<td>{_number(first['population_share'], percent=True)}</td><td>{ratio:.2f}</td>"
+            f"<td>{_number(first['population_share'], percent=True)}</td><td class='{'up' if ratio > 1 else 'down'}'>{ratio:.2f}</td>"
             f"<td class='t'><span class='up'>{up}</span><br><span class='down'>{down}</span></td></tr>")
     return ("<table><tr><th>Code</th><th class='t'>Region</th><th>Persons</th><th>Log-odds vs nation</th>"
             "<th>Need share</th><th>Population share</th><th>Need per person (nation = 1)</th>"
-            "<th class='t'>Largest terms up / down (log-odds)</th></tr>" + "".join(rows) + "</table>")
+            "<th class='t'>Largest terms up / down (need per person, % of the national mean)</th></tr>" + "".join(rows) + "</table>")
 
 
 def _page(title: str, facts: dict, sections: list[tuple[str, str]]) -> str:
@@ -245,7 +246,9 @@ def explain_run(
                 images[f"dependence {group} {variable}"] = _png(
                     plots.dependence_figure(aggregates, group, variable),
                     folder / "plots" / f"dependence_{group}_{variable}.png")
-        images["regions"] = _png(plots.regions_figure(regions), folder / "plots" / "regions.png")
+        images["regions need"] = _png(plots.regions_figure(regions, measure="need_per_person"),
+                                      folder / "plots" / "regions_need_per_person.png")
+        images["regions"] = _png(plots.regions_figure(regions), folder / "plots" / "regions_log_odds.png")
         waterfalls = {}
         for (code, name), region in regions.groupby(["region_code", "region_name"], sort=True):
             if not region["suppressed"].iloc[0]:
@@ -264,11 +267,17 @@ def explain_run(
             ("National drivers", "<p>Mean absolute SHAP value per variable: how much, on average, a variable moves a "
              "person's predicted log-odds away from the base value. Per sector model.</p>"
              + _drivers_html(drivers) + _img(images["drivers"], "mean |SHAP| per variable")),
-            ("How each variable acts (sample of persons)", "<div class='grid'>" + "".join(
-                _img(png, key) for key, png in images.items() if key.startswith(("beeswarm", "dependence"))) + "</div>"),
-            ("The 40 regions", "<p>Each region's mean predicted log-odds minus the national mean, split over the "
-             "variables; the need per person is the region's need share divided by its population share.</p>"
-             + _img(images["regions"], "regional decomposition") + _regions_html(regions)),
+            ("How each variable acts (sample of persons)", "".join(
+                f"<p>{_img(png, key)}</p><div class='grid'>" + "".join(
+                    _img(d, k) for k, d in images.items() if k.startswith(f"dependence {key[9:]} ")) + "</div>"
+                for key, png in images.items() if key.startswith("beeswarm "))),
+            ("The 40 regions", "<p>The need per person is a region's need share (its sum of predicted risks) divided "
+             "by its population share: 1.25 means a quarter more need per pupil than the national mean. Below, the "
+             "difference from the nation is split over the variables, first in need per person, then in mean "
+             "predicted log-odds (the model's own scale, on which the split is a plain sum; the two can differ in "
+             "sign when a region's risks are spread differently).</p>"
+             + _img(images["regions need"], "regional decomposition, need per person") + _regions_html(regions)
+             + _img(images["regions"], "regional decomposition, log-odds")),
         ]
         if comparison is not None:
             a = comparison.attrs

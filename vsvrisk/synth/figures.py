@@ -29,19 +29,19 @@ class PublishedFigure(NamedTuple):
 
 #: Figures and the ranges a synthetic cohort must fall in (rates in percent).
 PUBLISHED_FIGURES = (
-    PublishedFigure("all", "vsv rate, all pupils", "1.72% (2019/20); 2.01% (2018/19); 2.4% CBS", 1.5, 2.5, "%"),
-    PublishedFigure("vo", "vsv rate, vo", "0.36% (2019/20); 0.49% (2018/19); 0.6% CBS", 0.3, 0.7, "%"),
-    PublishedFigure("mbo", "vsv rate, mbo", "4.59% (2019/20); 5.35% (2018/19)", 4.0, 6.0, "%"),
-    PublishedFigure("mbo_1", "vsv rate, mbo Entree", "29% (CBS 2018/19)", 24.0, 34.0, "%"),
-    PublishedFigure("mbo_2", "vsv rate, mbo level 2", "12% (CBS 2018/19)", 9.0, 15.0, "%"),
-    PublishedFigure("mbo_3", "vsv rate, mbo level 3", "4% (CBS 2018/19)", 2.5, 6.0, "%"),
-    PublishedFigure("mbo_4", "vsv rate, mbo level 4", "4% (CBS 2018/19)", 2.5, 6.0, "%"),
-    PublishedFigure("under_18", "vsv rate, under 18", "0.4% (CBS 2018/19)", 0.2, 0.8, "%"),
-    PublishedFigure("age_18_22", "vsv rate, 18-22", "6.1% (CBS 2018/19)", 4.5, 7.5, "%"),
-    PublishedFigure("multiproblem_ratio", "vsv rate ratio, multiproblematiek vs not", "about 4x (CBS)", 3.0, 5.0, "x"),
-    PublishedFigure("need_share_29", "need share, Rijnmond", "9.4% (CBS 2023)", 8.4, 10.4, "%"),
-    PublishedFigure("need_share_21", "need share, Agglomeratie Amsterdam", "8.7% (CBS 2023)", 7.7, 9.7, "%"),
-    PublishedFigure("need_share_37", "need share, Zuidoost-Brabant", "3.8% (CBS 2023)", 3.0, 4.6, "%"),
+    PublishedFigure("all", "vsv rate, all", "1.72% (19/20); 2.01% (18/19)", 1.5, 2.5, "%"),
+    PublishedFigure("vo", "vsv rate, vo", "0.36% (19/20); 0.49% (18/19)", 0.3, 0.7, "%"),
+    PublishedFigure("mbo", "vsv rate, mbo", "4.59% (19/20); 5.35% (18/19)", 4.0, 6.0, "%"),
+    PublishedFigure("mbo_1", "vsv rate, Entree", "29% (CBS 18/19)", 24.0, 34.0, "%"),
+    PublishedFigure("mbo_2", "vsv rate, mbo-2", "12% (CBS 18/19)", 9.0, 15.0, "%"),
+    PublishedFigure("mbo_3", "vsv rate, mbo-3", "4% (CBS 18/19)", 2.5, 6.0, "%"),
+    PublishedFigure("mbo_4", "vsv rate, mbo-4", "4% (CBS 18/19)", 2.5, 6.0, "%"),
+    PublishedFigure("under_18", "vsv rate, under 18", "0.4% (CBS 18/19)", 0.2, 0.8, "%"),
+    PublishedFigure("age_18_22", "vsv rate, 18-22", "6.1% (CBS 18/19)", 4.5, 7.5, "%"),
+    PublishedFigure("multiproblem_ratio", "multiproblematiek ratio", "about 4x (CBS)", 3.0, 5.0, "x"),
+    PublishedFigure("need_share_29", "need share, Rijnmond", "9.4% (CBS)", 8.4, 10.4, "%"),
+    PublishedFigure("need_share_21", "need share, Amsterdam", "8.7% (CBS)", 7.7, 9.7, "%"),
+    PublishedFigure("need_share_37", "need share, ZO-Brabant", "3.8% (CBS)", 3.0, 4.6, "%"),
 )
 
 
