@@ -24,4 +24,27 @@ from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in
 
-__all__ = ["CliAbort", "CliUsageError", "Interval", "StrOptions", "_check_feature_names_in", "_fit_context"]
+
+
+def lightgbm_data_from_pandas(frame, pandas_categorical):
+    """The float matrix LightGBM builds from a DataFrame (category columns as its codes).
+
+    ``lightgbm.basic._data_from_pandas`` is private but is exactly what ``Booster.predict``
+    does to a DataFrame; using it keeps the category codes identical. Can go when LightGBM
+    exposes that conversion.
+    """
+    from lightgbm.basic import _data_from_pandas
+
+    matrix, _, _, _ = _data_from_pandas(frame, "auto", "auto", pandas_categorical)
+    return matrix
+
+
+__all__ = [
+    "CliAbort",
+    "CliUsageError",
+    "Interval",
+    "StrOptions",
+    "_check_feature_names_in",
+    "_fit_context",
+    "lightgbm_data_from_pandas",
+]
