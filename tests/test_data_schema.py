@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vsvrisk.data import age_at_reference_date, person_year_schema, validate_person_years
-from vsvrisk.data import schema as schema_module
+from vsvrisk.data import _convert as convert_module
 from vsvrisk.data.codes import CATEGORICAL_CODES, COLUMNS, PROBLEM_FLAGS
 from vsvrisk.exceptions import ConfigError, SchemaError
 
@@ -251,7 +251,7 @@ def test_a_column_no_converter_foresaw_is_reported_not_raised(monkeypatch):
     def unforeseen(values):
         raise TypeError("something new")
 
-    monkeypatch.setitem(schema_module._CONVERTERS, "int64", unforeseen)
+    monkeypatch.setitem(convert_module._CONVERTERS, "int64", unforeseen)
     problems = problems_of(valid_person_years())
     assert len(problems) == 4  # school_year, region_code, delay_years, urbanisation; no knock-on gaps
     assert problems[0] == "column 'school_year': cannot be read as int64 (something new): correct the column's values"
