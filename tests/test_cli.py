@@ -93,3 +93,18 @@ def test_a_bad_model_config_is_one_line_naming_the_key(tmp_path, capsys, monkeyp
     error = capsys.readouterr().err.strip()
     assert error.startswith("error: ") and "\n" not in error and named in error
     assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_the_demo_runs_the_chain_end_to_end(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert main(["demo", "--n-persons", "20000", "--out", "demo"]) == 0
+    printed = capsys.readouterr().out
+    assert "Allocation: EUR 90,000,000" in printed and "vsvrisk ui" in printed
+    report = tmp_path / "demo" / "allocation"
+    assert sorted(p.name for p in report.iterdir()) == ["allocation.csv", "allocation.html", "allocation.xlsx", "manifest.json"]
+    table = pd.read_csv(report / "allocation.csv")
+    assert table["amount_eur"].sum() == 90_000_000
+    # dampened against the demo's previous year: within 5%, give or take the euro of rounding
+    assert (table["change_eur"].abs() <= 0.05 * table["previous_eur"] + 1).all()
+    assert (tmp_path / "mlflow.db").is_file()

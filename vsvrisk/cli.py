@@ -109,8 +109,11 @@ def demo(
 
     Draws two synthetic cohorts, prints them against the published figures, trains the
     logistic and LightGBM models out of time (2018/19 -> 2019/20) into the local MLflow
-    store, and puts them side by side.
+    store, puts them side by side, and allocates the 2026 budget with the better one: first
+    for the previous year (the 2018/19 cohort), then for 2026 (the 2019/20 cohort) dampened
+    against it, so that every rule is at work. Example: vsvrisk demo --n-persons 50000
     """
+    import yaml
     from rich.console import Console
 
     from vsvrisk import runs, tracking
@@ -119,17 +122,32 @@ def demo(
 
     console = Console()
     with console.status("drawing two synthetic cohorts (2018/19 and 2019/20)"):
-        population = generate(n_persons, [2018, 2019], seed)
-        path = out / "population.parquet"
-        write_person_years(population.frame, path, overwrite=True)
-    _print_figures(population.frame, console)
-    console.print(f"population: {len(population.frame):,} person-years in {path}")
+        frame = generate(n_persons, [2018, 2019], seed).frame
+        population = out / "population.parquet"
+        write_person_years(frame, population, overwrite=True)
+        for year in (2018, 2019):
+            write_person_years(frame[frame["school_year"] == year], out / f"cohort-{year}.parquet", overwrite=True)
+    _print_figures(frame, console)
+    trained = {}
     for name in ("logistic", "lightgbm"):
         with console.status(f"training {name}") as status:
-            run = runs.train(runs.default_config(name), path, experiment="demo",
-                             progress=lambda message: status.update(f"{name}: {message}"))
-        _print_metrics(console, run)
+            trained[name] = runs.train(runs.default_config(name), population, experiment="demo",
+                                       progress=lambda message: status.update(f"{name}: {message}"))
+        _print_metrics(console, trained[name])
     compare(experiment="demo", out=out / "compare", overwrite=True)
+    best = min(trained.values(), key=lambda run: run.result.evaluation.metrics["need_share_l1"])
+    console.print(f"allocating with {best.spec.name} (closest need shares to the truth), run {best.run_id[:8]}")
+    settings = yaml.safe_load(runs.default_config("allocation-2026").read_text(encoding="utf-8"))
+    previous_config = out / "allocation-previous.yaml"
+    previous_config.write_text(yaml.safe_dump({**settings, "previous": None}), encoding="utf-8")
+    current_config = out / "allocation-2026.yaml"
+    current_config.write_text(yaml.safe_dump({**settings, "previous": "allocation-previous/allocation.csv"}), encoding="utf-8")
+    for label, config, year, folder in (("the previous year", previous_config, 2018, "allocation-previous"),
+                                         ("2026, dampened against it", current_config, 2019, "allocation")):
+        with console.status(f"allocating {label}") as status:
+            runs.allocate_run(config, out / folder, run_id=best.run_id, data=out / f"cohort-{year}.parquet",
+                              overwrite=True, progress=lambda message: status.update(message))
+    _print_allocation(console, out / "allocation")
     console.print(f"MLflow store: {tracking.tracking_uri()}; open it with: .venv/bin/vsvrisk ui")
 
 
