@@ -1,0 +1,227 @@
+"""What a modelling choice does to the money: every region's share and amount, per alternative.
+
+An impact config (``configs/impact.yaml``) names a baseline model spec, an allocation config and
+a list of alternatives, each changing one choice: drop a feature, add one (migration background,
+for an audit only), another model spec, or another need scenario. Every variant is fitted on the
+same training cohort, scores the same cohort, and is allocated with the same rules; the result
+is one long table (alternative x region) of shares, amounts and their change against the
+baseline, and one chart. A scenario-only alternative reuses the baseline's fit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pandas as pd
+from pydantic import Field, field_validator, model_validator
+
+from vsvrisk.allocate.need import Scenario, scenario_from
+from vsvrisk.config import StrictModel, load_config, validate_config
+from vsvrisk.exceptions import ConfigError
+
+__all__ = ["Alternative", "ImpactData", "ImpactConfig", "load_impact_config", "impact", "impact_run", "IMPACT_COLUMNS"]
+
+IMPACT_COLUMNS = ("alternative", "region_code", "region_name", "n_persons", "share", "amount_eur",
+                  "delta_share_pp", "delta_eur")
+
+
+class Alternative(StrictModel):
+    """One modelling choice changed against the baseline."""
+
+    name: str = Field(..., description="Short name (letters, digits, _ or -), a column of the outputs.")
+    description: str = Field("", description="One sentence on what changes, shown in the report.")
+    model: Path | None = Field(None, description="Another model spec instead of the baseline's (relative to this file).")
+    drop_features: list[str] = Field(default_factory=list, description="Features removed from every model group.")
+    add_features: list[str] = Field(
+        default_factory=list, description="Features added to every model group; an excluded one (migration "
+        "background) is allowed here, for an audit only: such a model may never allocate money.")
+    scenario: Scenario | None = Field(None, description="Another need scenario: 'all' or {top_share: 0.4}.")
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", value) or value == "baseline":
+            raise ValueError(f"'{value}' is not a usable name: use letters, digits, _ or - (and not 'baseline')")
+        return value
+
+    @field_validator("scenario", mode="before")
+    @classmethod
+    def _scenario(cls, value):
+        return None if value is None else scenario_from(value)
+
+    @model_validator(mode="after")
+    def _changes_something(self):
+        if self.model is None and not self.drop_features and not self.add_features and self.scenario is None:
+            raise ValueError(f"alternative '{self.name}' changes nothing: give model, drop_features, add_features or scenario")
+        return self
+
+
+class ImpactData(StrictModel):
+    """The cohorts every variant is fitted on and scores (those of the baseline spec's ``data``)."""
+
+    path: Path | None = Field(None, description="A person-year file with both cohorts; none: a synthetic population.")
+    synthetic_n_persons: int = Field(30_000, ge=1_000, description="Persons per cohort of the synthetic population.")
+    synthetic_seed: int = Field(1, description="Seed of the synthetic population.")
+
+
+class ImpactConfig(StrictModel):
+    """Baseline, allocation rules, data and the alternatives to compare (``configs/impact.yaml``)."""
+
+    model: Path = Field(..., description="The baseline model spec (relative to this file).")
+    allocation: Path = Field(..., description="The allocation config: budget, rules, scenario, disclosure threshold.")
+    data: ImpactData = Field(default_factory=ImpactData, description="The cohorts.")
+    alternatives: list[Alternative] = Field(..., min_length=1, description="The choices to compare with the baseline.")
+
+    @model_validator(mode="after")
+    def _unique_names(self):
+        names = [a.name for a in self.alternatives]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"alternative name '{repeated[0]}' is used twice: names must be unique")
+        return self
+
+
+def load_impact_config(config) -> ImpactConfig:
+    """An :class:`ImpactConfig` from a YAML path, a dict or a config; every file checked.
+
+    Examples
+    --------
+    >>> from vsvrisk.runs import default_config
+    >>> config = load_impact_config(default_config("impact"))
+    >>> [a.name for a in config.alternatives][:2]
+    ['without_wealth', 'with_migration_background']
+    """
+    if isinstance(config, ImpactConfig):
+        settings, source = config, "impact config"
+    elif isinstance(config, dict):
+        settings, source = validate_config(config, ImpactConfig, source="impact config"), "impact config"
+    else:
+        settings, source = load_config(config, ImpactConfig), str(config)
+    files = [("model", settings.model), ("allocation", settings.allocation), ("data.path", settings.data.path)]
+    files += [(f"alternatives.{a.name}.model", a.model) for a in settings.alternatives]
+    for key, path in files:
+        if path is not None and not Path(path).is_file():
+            raise ConfigError(f"{source}: key '{key}': file {path} not found: check the path "
+                              "(a relative path is read from the config file's folder)")
+    return settings
+
+
+def _variant_spec(baseline, alternative: Alternative):
+    from vsvrisk.models import load_model_spec
+
+    spec = load_model_spec(alternative.model) if alternative.model is not None else baseline
+    values = spec.model_dump(mode="json")
+    values["data"] = baseline.model_dump(mode="json")["data"]  # every variant on the same cohorts
+    for name in alternative.drop_features:
+        if not any(name in features for features in values["features"].values()):
+            raise ConfigError(f"alternative '{alternative.name}': drop_features: '{name}' is not a feature of the model")
+        values["features"] = {g: [f for f in features if f != name] for g, features in values["features"].items()}
+    for name in alternative.add_features:
+        values["features"] = {g: features + [name] if name not in features else features
+                              for g, features in values["features"].items()}
+        if name in values["excluded_features"]:
+            values["allow_excluded"] = True  # an audit-only model, never one that allocates
+    return validate_config(values, type(baseline), source=f"alternative '{alternative.name}'")
+
+
+def impact(config, *, progress=None) -> pd.DataFrame:
+    """Every region's share and amount under the baseline and each alternative.
+
+    Parameters
+    ----------
+    config : path, dict or ImpactConfig
+        The impact config (``configs/impact.yaml``).
+    progress : callable, optional
+        Called with a short description before each step.
+
+    Returns
+    -------
+    DataFrame
+        Long, one row per alternative (``baseline`` first) and region: ``alternative``,
+        ``region_code``, ``region_name``, ``n_persons`` (in the scored cohort), ``share`` (of
+        need), ``amount_eur``, ``delta_share_pp`` (percentage points) and ``delta_eur`` against
+        the baseline. Small cells are suppressed as in the allocation.
+    """
+    from vsvrisk.allocate import allocate, load_allocation_config, need_from_predictions, read_previous_allocation
+    from vsvrisk.models import RiskModel, load_model_spec
+    from vsvrisk.report import suppress_small_cells
+    from vsvrisk.runs import load_training_data
+
+    step = progress or (lambda message: None)
+    settings = load_impact_config(config)
+    rules = load_allocation_config(settings.allocation)
+    previous = read_previous_allocation(rules.previous) if rules.previous is not None else None
+    baseline = load_model_spec(settings.model)
+    baseline = baseline.model_copy(update={"data": baseline.data.model_copy(update={
+        "synthetic_n_persons": settings.data.synthetic_n_persons, "synthetic_seed": settings.data.synthetic_seed})})
+    variants = [("baseline", baseline, rules.scenario)]  # every spec checked before any work is done
+    variants += [(a.name, _variant_spec(baseline, a), a.scenario or rules.scenario) for a in settings.alternatives]
+    step("reading the data" if settings.data.path else "drawing the synthetic population")
+    frame, _ = load_training_data(baseline, settings.data.path)
+    train = frame[frame["school_year"] == baseline.data.train_year]
+    cohort = frame[frame["school_year"] == baseline.data.eval_year].reset_index(drop=True)
+    if train.empty or cohort.empty:
+        raise ConfigError(f"impact: the data need both school years {baseline.data.train_year} (fit) and "
+                          f"{baseline.data.eval_year} (scored): change the baseline spec's data section")
+
+    fitted, tables = {}, []
+    for name, spec, scenario in variants:
+        key = json.dumps(spec.model_dump(mode="json", exclude={"name", "description"}), sort_keys=True)
+        if key not in fitted:  # a scenario-only alternative reuses the fit it shares
+            step(f"fitting {name} ({spec.learner})")
+            fitted[key] = RiskModel.from_spec(spec).fit(train).predict_risk(cohort).to_numpy()
+        need = need_from_predictions(cohort.assign(p=fitted[key]), "p", scenario)
+        allocation = allocate(need["need"], rules.rules(), previous)
+        tables.append(allocation[["region_code", "region_name", "share", "amount_eur"]]
+                      .assign(alternative=name, n_persons=need["n_persons"].to_numpy()))
+    table = pd.concat(tables, ignore_index=True)
+    base = table[table["alternative"] == "baseline"].set_index("region_code")
+    table["delta_share_pp"] = 100 * (table["share"] - table["region_code"].map(base["share"]))
+    table["delta_eur"] = table["amount_eur"] - table["region_code"].map(base["amount_eur"])
+    table = table[list(IMPACT_COLUMNS)]
+    blocks = [suppress_small_cells(block, threshold=rules.disclosure_threshold)
+              for _, block in table.groupby("alternative", sort=False)]
+    return pd.concat(blocks, ignore_index=True)
+
+
+def impact_run(config, out: str | os.PathLike, overwrite: bool = False, *, progress=None) -> Path:
+    """Compute :func:`impact` and write ``impact.csv``, ``impact.png``, ``impact.html``, ``manifest.json``.
+
+    The folder appears whole or not at all; only ``manifest.json`` holds a timestamp, so the
+    same config (data, specs, seed) gives byte-identical csv, png and html.
+
+    Returns
+    -------
+    Path
+        The output folder.
+    """
+    from vsvrisk.audit.html import impact_figure, render_impact_html, write_output_folder
+    from vsvrisk.exceptions import OutputExistsError
+    from vsvrisk.report import build_manifest
+
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise OutputExistsError(f"output folder {out} exists already: choose another or pass --overwrite")
+    settings = load_impact_config(config)
+    table = impact(settings, progress=progress)
+    descriptions = {a.name: a.description for a in settings.alternatives}
+    facts = {"Baseline model spec": settings.model.name, "Allocation config": settings.allocation.name,
+             "Data": str(settings.data.path) if settings.data.path else
+             f"synthetic, {settings.data.synthetic_n_persons:,} persons per cohort, seed {settings.data.synthetic_seed}"}
+    inputs = {"config": config if isinstance(config, (str, os.PathLike)) else None, "model": settings.model,
+              "allocation": settings.allocation, "data": settings.data.path}
+    inputs.update({f"model_{a.name}": a.model for a in settings.alternatives if a.model is not None})
+    manifest = build_manifest(inputs=inputs, config=settings, model_run_id=None, seed=settings.data.synthetic_seed,
+                              extra={"alternatives": descriptions})
+
+    def chart(path: Path) -> None:
+        impact_figure(table).savefig(path, format="png", dpi=110, metadata={"Software": None})
+
+    return write_output_folder(out, {
+        "impact.csv": lambda path: table.to_csv(path, index=False, float_format="%.6g", lineterminator="\n"),
+        "impact.png": chart,
+        "impact.html": lambda path: path.write_text(render_impact_html(table, descriptions, facts), encoding="utf-8"),
+    }, manifest, tables=(table,), overwrite=overwrite)
