@@ -108,3 +108,13 @@ def test_the_demo_runs_the_chain_end_to_end(tmp_path, monkeypatch, capsys):
     # dampened against the demo's previous year: within 5%, give or take the euro of rounding
     assert (table["change_eur"].abs() <= 0.05 * table["previous_eur"] + 1).all()
     assert (tmp_path / "mlflow.db").is_file()
+
+
+@pytest.mark.parametrize("command", ["audit", "card"], ids=["audit", "card"])
+def test_an_unknown_run_id_is_one_line_and_exit_two(tmp_path, capsys, monkeypatch, command):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert main([command, "--run", "0123456789abcdef", "--out", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: ") and "0123456789abcdef" in error and "\n" not in error
+    assert not (tmp_path / "out").exists()

@@ -166,7 +166,13 @@ def train(
     with console.status("starting") as status:
         run = runs.train(config, data, experiment=experiment, progress=lambda message: status.update(message))
     _print_metrics(console, run)
+    _print_warnings(console, run.warnings)
     console.print(f"run id: [bold]{run.run_id}[/bold]  (store: {tracking.tracking_uri()})")
+
+
+def _print_warnings(console, warnings: list[str]) -> None:
+    for line in warnings:
+        console.print(f"[yellow]warning[/yellow]: {line}", highlight=False)
 
 
 def _school_year(year: int) -> str:
@@ -260,6 +266,9 @@ def _print_allocation(console, folder: Path) -> None:
     import pandas as pd
     from rich.table import Table
 
+    import json
+
+    _print_warnings(console, json.loads((folder / "manifest.json").read_text())["extra"].get("drift_warnings") or [])
     table = pd.read_csv(folder / "allocation.csv")
     summary = Table(title=f"Allocation: EUR {table['amount_eur'].sum():,.0f} over {len(table)} regions (largest five)")
     for name in ("region", "need share", "amount (EUR)", "change"):
@@ -269,6 +278,64 @@ def _print_allocation(console, folder: Path) -> None:
         summary.add_row(str(row.region_name), f"{row.share:.2%}", f"{row.amount_eur:,.0f}", change)
     console.print(summary)
     console.print(f"reports in {folder}: allocation.csv, allocation.xlsx, allocation.html, manifest.json")
+
+
+@app.command()
+def audit(
+    run: Annotated[str, typer.Option(help="Training run id (vsvrisk train prints it).")],
+    out: Annotated[Path, typer.Option(help="Output folder for audit.csv, audit.html and manifest.json.")],
+    data: Annotated[Optional[Path], typer.Option(help="Cohort with known vsv to audit; default: the run's evaluation cohort.")] = None,
+    n_boot: Annotated[int, typer.Option(min=0, help="Bootstrap samples for the intervals of the group metrics.")] = 100,
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+) -> None:
+    """Whom the model is unfair to: calibration, AUC and selection per group, flagged outside 0.8-1.25.
+
+    Example: vsvrisk audit --run 3ffaa558 --out out/audit
+    """
+    from rich.console import Console
+
+    from vsvrisk.audit import audit_run
+
+    console = Console()
+    with console.status("auditing") as status:
+        folder = audit_run(run, out, data, overwrite, n_boot=n_boot, progress=lambda message: status.update(message))
+    console.print(f"audit in {folder}: audit.csv, audit.html, manifest.json")
+
+
+@app.command()
+def impact(
+    config: Annotated[Path, typer.Option(help="Impact config (YAML), e.g. configs/impact.yaml.")],
+    out: Annotated[Path, typer.Option(help="Output folder for impact.csv, impact.png, impact.html.")],
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+) -> None:
+    """What each modelling choice does to every region's share and euros, against the baseline.
+
+    Example: vsvrisk impact --config configs/impact.yaml --out out/impact
+    """
+    from rich.console import Console
+
+    from vsvrisk.audit import impact_run
+
+    console = Console()
+    with console.status("refitting the alternatives") as status:
+        folder = impact_run(config, out, overwrite, progress=lambda message: status.update(message))
+    console.print(f"impact in {folder}: impact.csv, impact.png, impact.html")
+
+
+@app.command()
+def card(
+    run: Annotated[str, typer.Option(help="Training run id.")],
+    out: Annotated[Path, typer.Option(help="Output folder for card.yaml and card.html.")],
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+) -> None:
+    """A model card in the fields of the Dutch Algoritmeregister, from the run and its audit.
+
+    Example: vsvrisk card --run 3ffaa558 --out out/card
+    """
+    from vsvrisk.audit import card_run
+
+    folder = card_run(run, out, overwrite)
+    print(f"card in {folder}: card.yaml, card.html (fields only a person can fill in are marked)")
 
 
 @app.command()

@@ -35,17 +35,28 @@ def _scored_cohort(run_id: str, data, progress):
     return model, spec, frame[frame["school_year"] == spec.data.eval_year].reset_index(drop=True)
 
 
-def _model_refit_need(spec, run_id: str, cohort: pd.DataFrame, scenario, count: int, seed: int, progress) -> np.ndarray:
-    """Need per region from ``count`` refits of the model on bootstrap samples of its training cohort."""
+def _training_cohort(spec, run_id: str) -> pd.DataFrame:
     from vsvrisk import tracking
-    from vsvrisk.allocate import need_from_predictions
-    from vsvrisk.models import RiskModel
     from vsvrisk.runs.training import load_training_data
 
-    tags = tracking.load_run(run_id).data.tags
-    path = tags.get("data_path")
+    path = tracking.load_run(run_id).data.tags.get("data_path")
     frame, _ = load_training_data(spec, path if path and Path(path).is_file() else None)
-    train = frame[frame["school_year"] == spec.data.train_year]
+    return frame[frame["school_year"] == spec.data.train_year]
+
+
+def _drift_warnings(spec, run_id: str, cohort: pd.DataFrame) -> list[str]:
+    """Population stability of every characteristic from the training to the scored cohort."""
+    from vsvrisk.audit import drift_report, drift_warnings
+
+    return drift_warnings(drift_report(_training_cohort(spec, run_id), cohort))
+
+
+def _model_refit_need(spec, run_id: str, cohort: pd.DataFrame, scenario, count: int, seed: int, progress) -> np.ndarray:
+    """Need per region from ``count`` refits of the model on bootstrap samples of its training cohort."""
+    from vsvrisk.allocate import need_from_predictions
+    from vsvrisk.models import RiskModel
+
+    train = _training_cohort(spec, run_id)
     rng = np.random.default_rng([seed, 1])
     replicates = np.empty((count, 40))
     for k in range(count):
@@ -89,7 +100,8 @@ def allocate_run(
     Returns
     -------
     Path
-        The output folder.
+        The output folder. Drift warnings (a characteristic whose population stability index
+        against the training cohort is above 0.2) are in the manifest's ``extra``.
     """
     from vsvrisk.allocate import (
         allocate,
@@ -114,7 +126,7 @@ def allocate_run(
     rules = settings.rules()
     previous = read_previous_allocation(settings.previous) if settings.previous is not None else None
 
-    counts, replicates, model_replicates = None, None, None
+    counts, replicates, model_replicates, warnings = None, None, None, []
     if need is not None:
         step("reading the need table")
         need_per_region = need_from_table(need)
@@ -122,6 +134,8 @@ def allocate_run(
         model, spec, cohort = _scored_cohort(run_id, data, step)
         step("scoring the cohort")
         p = model.predict_risk(cohort).to_numpy()
+        step("checking drift against the training cohort")
+        warnings = _drift_warnings(spec, run_id, cohort)
         table = need_from_predictions(cohort.assign(p=p), "p", settings.scenario)
         need_per_region, counts = table["need"], table["n_persons"]
         if settings.n_bootstrap > 0:
@@ -161,6 +175,7 @@ def allocate_run(
                 "level": settings.interval_level,
             },
             "lambda": solved_lambda,
+            "drift_warnings": warnings,
         },
     )
     step("writing the reports")

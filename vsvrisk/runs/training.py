@@ -37,6 +37,7 @@ class TrainRun:
     spec: object
     result: object  # OutOfTimeResult
     odds_ratios: pd.DataFrame | None
+    warnings: list[str]
 
 
 def _pip_requirements() -> list[str]:
@@ -153,10 +154,18 @@ def train(
         tracking.log_table(evaluation.by_sector.reset_index(), "tables/metrics_by_sector.csv")
         tracking.log_table(suppress_small_cells(evaluation.by_region, threshold=disclosure_threshold), "tables/observed_expected_by_region.csv")
         tracking.log_table(suppress_small_cells(evaluation.by_group, threshold=disclosure_threshold), "tables/metrics_by_group.csv")
+        step("checking drift between the cohorts")
+        from vsvrisk.audit import drift_report, drift_warnings
+
+        train_cohort = frame[frame["school_year"] == spec.data.train_year]
+        drift = drift_report(train_cohort, evaluation_cohort, p_train=result.model.predict_risk(train_cohort),
+                             p_scored=p)
+        tracking.log_table(drift, "tables/drift.csv")
+        warnings = drift_warnings(drift)
+        mlflow.set_tag("drift_warnings", len(warnings))
         table = None
         if spec.learner == "logistic":
             step("odds ratios with 95% intervals")
-            train_cohort = frame[frame["school_year"] == spec.data.train_year]
             table = odds_ratios(result.model, train_cohort)
             tracking.log_table(table, "tables/odds_ratios.csv")
         mlflow.log_dict({g: f for g, f in result.model.selected_features_.items()}, "selected_features.json")
@@ -164,7 +173,7 @@ def train(
         mlflow.sklearn.log_model(
             result.model, name="model", serialization_format="cloudpickle", pip_requirements=_pip_requirements()
         )
-    return TrainRun(run.info.run_id, spec, result, table)
+    return TrainRun(run.info.run_id, spec, result, table, warnings)
 
 
 def load_model(run_id: str):
