@@ -8,6 +8,7 @@ go into MLflow: every table passes :func:`vsvrisk.report.assert_no_person_rows` 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -40,8 +41,12 @@ def configure() -> str:
     """Point MLflow at the store explicitly (current MLflow refuses implicit file stores)."""
     import mlflow
 
-    # Progress bars of artifact downloads would garble the CLI's one-line output.
+    # Progress bars of artifact downloads and the store's set-up notes would garble the CLI's
+    # output (an error must be one line); the pickle notice is known: DESIGN section 10 chose
+    # cloudpickle because the skops format fails on a ColumnTransformer.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    for name, level in (("mlflow", logging.WARNING), ("alembic", logging.WARNING), ("mlflow.sklearn", logging.ERROR)):
+        logging.getLogger(name).setLevel(level)
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
     if uri.startswith("sqlite:///"):
