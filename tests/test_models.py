@@ -163,3 +163,17 @@ def test_fit_refuses_rows_without_a_target(small_population):
     frame.loc[frame.index[:5], "vsv"] = pd.NA
     with pytest.raises(SchemaError, match="target is missing"):
         RiskModel("logistic", {"vo": ["vo_type"], "mbo": ["mbo_level"]}).fit(frame)
+
+
+def test_grouped_cross_validation_keeps_each_region_in_one_test_fold(small_population):
+    from sklearn.model_selection import GroupKFold
+
+    from vsvrisk.evaluate.validation import grouped_cross_validation
+
+    cohort = small_population.frame[small_population.frame["school_year"] == 2019].reset_index(drop=True)
+    model = RiskModel("logistic", {"vo": ["vo_type", "age_group"], "mbo": ["mbo_level", "age_group"]})
+    scores = grouped_cross_validation(model, cohort, n_splits=4)
+    assert sorted(scores["fold"].unique()) == [0, 1, 2, 3]
+    assert scores.loc[scores["sector"] == "all", "roc_auc"].between(0.6, 0.95).all()
+    seen = [set(cohort.loc[test, "region_code"]) for _, test in GroupKFold(4).split(cohort, groups=cohort["region_code"])]
+    assert sum(len(regions) for regions in seen) == 40 and set().union(*seen) == set(range(1, 41))
