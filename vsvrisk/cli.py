@@ -28,7 +28,7 @@ app = typer.Typer(
 
 # Options that take several values after one flag (``--school-years 2018 2019``). Click
 # options take a fixed number of values, so :func:`main` rewrites them to repeated flags.
-_MULTI_VALUE_OPTIONS = ("--school-years",)
+_MULTI_VALUE_OPTIONS = ("--school-years", "--compare")
 
 
 @app.callback()
@@ -111,7 +111,9 @@ def demo(
     logistic and LightGBM models out of time (2018/19 -> 2019/20) into the local MLflow
     store, puts them side by side, and allocates the 2026 budget with the better one: first
     for the previous year (the 2018/19 cohort), then for 2026 (the 2019/20 cohort) dampened
-    against it, so that every rule is at work. Example: vsvrisk demo --n-persons 50000
+    against it, so that every rule is at work; then audits the model for fairness, writes its
+    model card and the impact of modelling choices on the money. Example: vsvrisk demo
+    --n-persons 50000
     """
     import yaml
     from rich.console import Console
@@ -148,6 +150,20 @@ def demo(
             runs.allocate_run(config, out / folder, run_id=best.run_id, data=out / f"cohort-{year}.parquet",
                               overwrite=True, progress=lambda message: status.update(message))
     _print_allocation(console, out / "allocation")
+    from vsvrisk.audit import audit_run, card_run, impact_run
+
+    with console.status("auditing the model, its card, and the impact of modelling choices") as status:
+        audit_run(best.run_id, out / "audit", out / "cohort-2019.parquet", overwrite=True, n_boot=20,
+                  progress=lambda message: status.update(f"audit: {message}"))
+        card_run(best.run_id, out / "card", overwrite=True, audit=out / "audit")
+        impact_run(runs.default_config("impact"), out / "impact", overwrite=True,
+                   progress=lambda message: status.update(f"impact: {message}"))
+    for label, path in (("allocation report", out / "allocation" / "allocation.html"),
+                        ("fairness audit", out / "audit" / "audit.html"),
+                        ("impact of modelling choices", out / "impact" / "impact.html"),
+                        ("model card (Algoritmeregister)", out / "card" / "card.html"),
+                        ("models side by side", out / "compare" / "compare.html")):
+        console.print(f"{label:32} {path}")
     console.print(f"MLflow store: {tracking.tracking_uri()}; open it with: .venv/bin/vsvrisk ui")
 
 
@@ -239,6 +255,32 @@ def compare(
     console.print(table)
     folder = runs.write_comparison(frame, out, overwrite=overwrite)
     console.print(f"wrote {folder / 'compare.html'} and {folder / 'compare.png'}")
+
+
+@app.command()
+def explain(
+    run: Annotated[str, typer.Option(help="Training run id (vsvrisk train prints it).")],
+    out: Annotated[Path, typer.Option(help="Output folder for drivers.csv, regions.csv, plots and explain.html.")],
+    data: Annotated[Optional[Path], typer.Option(help="Cohort to explain; default: the run's synthetic population.")] = None,
+    compare: Annotated[Optional[list[int]], typer.Option(help="Two region codes: region A against region B (--compare 29 37).")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+) -> None:
+    """Why the model predicts what it does: national drivers (SHAP) and why region A needs more than B.
+
+    Example: vsvrisk explain --run 3ffaa558 --out out/explain --compare 29 37
+    """
+    from rich.console import Console
+
+    from vsvrisk.exceptions import ConfigError
+    from vsvrisk.explain import explain_run
+
+    if compare is not None and len(compare) != 2:
+        raise ConfigError(f"--compare takes two region codes (A and B), got {len(compare)}")
+    console = Console()
+    with console.status("explaining") as status:
+        folder = explain_run(run, data, out, overwrite=overwrite, compare=tuple(compare) if compare else None,
+                             progress=lambda message: status.update(message))
+    console.print(f"explanations in {folder}: drivers.csv, regions.csv, levels.csv, plots/, explain.html")
 
 
 @app.command()

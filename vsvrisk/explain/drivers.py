@@ -66,8 +66,8 @@ def national_drivers(aggregates, *, threshold: int = 10) -> pd.DataFrame:
     >>> model = RiskModel("logistic", {"vo": ["age_group", "vo_type"],
     ...                                "mbo": ["age_group", "mbo_level"]}).fit(frame)
     >>> drivers = national_drivers(aggregate_shap(model, frame, sample_size=0))
-    >>> drivers.loc[drivers["model_group"] == "mbo", ["variable", "rank"]].to_numpy().tolist()
-    [['mbo_level', 1], ['age_group', 2]]
+    >>> drivers[["model_group", "rank"]].to_numpy().tolist()
+    [['vo', 1], ['vo', 2], ['mbo', 1], ['mbo', 2]]
     """
     rows = []
     for group in aggregates.groups:

@@ -9,9 +9,9 @@ What is explained is the model's **raw margin** (log-odds) of each model group's
   The means are taken per model group over the rows being explained (or over ``background``),
   so the contributions of a variable average to zero over those rows.
 
-A calibrated model (``CalibratedClassifierCV``) is explained on the margin of the learner
-inside it, before calibration: the calibration map is monotone and has no variables of its own.
-Its probabilities, which the need share uses, are that map applied to the margin.
+A calibrated model is explained on the margin of the learner inside it, before calibration
+(the calibration map is monotone and has no variables of its own); its probabilities, which
+the need share uses, are that map applied to the margin.
 
 **Grouping.** A learner column belongs to the selected variable (``selected_features_``) whose
 name it equals, or else to the longest variable name that it starts with followed by ``_``:
@@ -119,6 +119,23 @@ class _GroupExplainer:
     link: object
     means: np.ndarray | None = None  # logistic only: the centre of the contributions
 
+    def missing_label(self, variable: str) -> str:
+        """What a missing value is called: the encoder's level for it ("none": not in mbo)."""
+        encoder = self.encode[0]
+        if variable in getattr(encoder, "categories_", {}) and encoder.missing_level is not None:
+            return encoder.missing_level
+        return "missing"
+
+    def as_levels(self, prepared: pd.DataFrame) -> pd.DataFrame:
+        """The encoder's categorical variables as categories in its level order (for plots)."""
+        out = prepared.copy()
+        for variable, levels in getattr(self.encode[0], "categories_", {}).items():
+            if variable in out:
+                missing = self.missing_label(variable)
+                labels = [_level_label(value, missing) for value in out[variable].astype(object)]
+                out[variable] = pd.Categorical(labels, categories=list(levels))
+        return out
+
     @property
     def is_logistic(self) -> bool:
         return isinstance(self.learner, LogisticRegression)
@@ -161,6 +178,13 @@ def _model_groups(model, X: pd.DataFrame, what: str = "X") -> np.ndarray:
     return groups
 
 
+def _required_columns(features) -> list[str]:
+    """The columns of the person-year table that the derive step reads (not all it was fit on)."""
+    derive = features.named_steps["derive"]
+    return list(dict.fromkeys(c for name, _, columns in derive.transformers_ if name != "remainder"
+                              and isinstance(columns, list) for c in columns))
+
+
 def _explainers(model, X: pd.DataFrame) -> tuple[dict, list, np.ndarray]:
     """One explainer per fitted model group, the union of variables, and each row's group."""
     from sklearn.utils.validation import check_is_fitted
@@ -171,7 +195,7 @@ def _explainers(model, X: pd.DataFrame) -> tuple[dict, list, np.ndarray]:
     explainers = {}
     for group, fitted in model.models_.items():
         pipeline = model.feature_pipeline(group)
-        absent = [c for c in getattr(pipeline, "feature_names_in_", []) if c not in X.columns]
+        absent = [c for c in _required_columns(pipeline[0]) if c not in X.columns]
         if absent:
             raise SchemaError(f"column '{absent[0]}' not found in X: the {group} model was fitted with it; "
                               "explain data with the columns the model was trained on")
@@ -316,20 +340,25 @@ class ShapAggregates:
     sample_values: dict = field(default_factory=dict)
 
 
-def _level_label(value) -> str:
+def _level_label(value, missing: str) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return "missing"
+        return missing
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
     return str(value)
 
 
-def _level_sums(values: pd.Series, contributions: np.ndarray) -> pd.DataFrame:
+def _level_sums(values: pd.Series, contributions: np.ndarray, missing: str) -> pd.DataFrame:
     """Persons and summed contribution per level of one variable (grouped on the raw values)."""
     summed = pd.Series(contributions, index=values.index).groupby(
         values, dropna=False, observed=True, sort=True).agg(["size", "sum"])
-    summed.index = [_level_label(v) for v in summed.index]
+    summed.index = [_level_label(v, missing) for v in summed.index]
     return summed.rename_axis("level").reset_index()
+
+
+def _summed(parts: list, columns: list, index: pd.Index) -> pd.DataFrame:
+    total = pd.concat(parts).groupby(level=0).sum() if parts else pd.DataFrame(columns=range(len(columns)))
+    return total.set_axis(columns, axis=1).reindex(index, fill_value=0.0)
 
 
 def aggregate_shap(model, X: pd.DataFrame, *, by: str = "region_code", chunk_size: int = CHUNK_SIZE,
@@ -401,7 +430,8 @@ def aggregate_shap(model, X: pd.DataFrame, *, by: str = "region_code", chunk_siz
         secant_sums.append(pd.DataFrame(weighted).groupby(region).sum())
         abs_sums[group] += np.abs(contributions).sum(axis=0)
         for variable in explainer.variables:
-            summed = _level_sums(prepared[variable], contributions[:, union.index(variable)])
+            summed = _level_sums(prepared[variable], contributions[:, union.index(variable)],
+                                 explainer.missing_label(variable))
             summed.insert(0, "variable", variable)
             summed.insert(0, "model_group", group)
             levels.append(summed)
@@ -412,27 +442,22 @@ def aggregate_shap(model, X: pd.DataFrame, *, by: str = "region_code", chunk_siz
                                 index=values.index, columns=[*union, "base", "margin"])
             part.insert(0, "model_group", group)
             sample_rows.append(part)
-            sample_values[group].append(values)
-    # Everything is summed chunk by chunk into small tables: regions x terms, never rows.
-    region_index = pd.Index(sorted(pd.unique(keys)), name=by)
-    plain_columns = [*union, "base", "margin", "probability", "link_at_mean"]
-    total = (pd.concat(sums).groupby(level=0).sum() if sums else pd.DataFrame(columns=range(len(plain_columns))))
-    total = total.set_axis(plain_columns, axis=1).reindex(region_index, fill_value=0.0)
-    weighted_columns = [*union, "base", "secant"]
-    weighted = (pd.concat(secant_sums).groupby(level=0).sum() if secant_sums else pd.DataFrame(columns=range(len(weighted_columns))))
-    weighted = weighted.set_axis(weighted_columns, axis=1).reindex(region_index, fill_value=0.0)
-    counts = pd.Series(keys).value_counts().reindex(region_index, fill_value=0).rename("n_persons")
-    sizes = pd.Series({g: int((groups == g).sum()) for g in explainers}, name="n_persons")
-    level_table = (pd.concat(levels).groupby(["model_group", "variable", "level"], sort=False, as_index=False)
-                   [["size", "sum"]].sum().rename(columns={"size": "n_persons", "sum": "sum_contribution"})
-                   if levels else pd.DataFrame(columns=["model_group", "variable", "level", "n_persons", "sum_contribution"]))
-    sample = (pd.concat(sample_rows) if sample_rows
-              else pd.DataFrame(columns=["model_group", *union, "base", "margin"]))
+            sample_values[group].append(explainer.as_levels(values))
+    # Everything was summed chunk by chunk into small tables: regions x terms, never rows.
+    regions = pd.Index(sorted(pd.unique(keys)), name=by)
+    level_columns = ["model_group", "variable", "level", "size", "sum"]
+    level_table = (pd.concat(levels) if levels else pd.DataFrame(columns=level_columns)).groupby(
+        level_columns[:3], sort=False, as_index=False)[["size", "sum"]].sum()
+    sample = pd.concat(sample_rows) if sample_rows else pd.DataFrame(columns=["model_group", *union, "base", "margin"])
     return ShapAggregates(
         by=by, variables=union, groups=tuple(explainers),
         model_variables={g: list(e.variables) for g, e in explainers.items()},
-        n_persons=counts, sums=total, secant_sums=weighted,
-        abs_sums=pd.DataFrame(abs_sums, index=union).T, group_sizes=sizes, levels=level_table,
+        n_persons=pd.Series(keys).value_counts().reindex(regions, fill_value=0).rename("n_persons"),
+        sums=_summed(sums, [*union, "base", "margin", "probability", "link_at_mean"], regions),
+        secant_sums=_summed(secant_sums, [*union, "base", "secant"], regions),
+        abs_sums=pd.DataFrame(abs_sums, index=union).T,
+        group_sizes=pd.Series({g: int((groups == g).sum()) for g in explainers}, name="n_persons"),
+        levels=level_table.rename(columns={"size": "n_persons", "sum": "sum_contribution"}),
         national_mean_margin=mean_margin, sample=sample,
         sample_values={g: pd.concat(parts) for g, parts in sample_values.items() if parts},
     )

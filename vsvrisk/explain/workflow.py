@@ -158,6 +158,7 @@ def explain_run(
     compare: tuple[int, int] | None = None,
     sample_size: int = 20_000,
     chunk_size: int | None = None,
+    person_level_plots: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> Path:
     """Explain a training run's model on one cohort: tables, plots and a page, to disk and MLflow.
@@ -181,6 +182,9 @@ def explain_run(
         Two region codes: also write ``compare.csv`` and its waterfall (region A against B).
     sample_size : int, default=20_000
         Rows sampled for the beeswarm and dependence plots.
+    person_level_plots : bool, default=False
+        Draw the beeswarm and dependence plots. They show individual persons, so they are off
+        by default (DESIGN section 11): turn them on only inside the secure environment.
     chunk_size : int, default=None
         Rows per SHAP pass (``None``: :data:`~vsvrisk.explain.CHUNK_SIZE`).
     progress : callable, default=None
@@ -203,6 +207,17 @@ def explain_run(
         column the model needs, or has rows of a sector the model has no model for.
     DisclosureError
         A region to compare has too few persons.
+
+    See Also
+    --------
+    aggregate_shap, regional_decomposition, compare_regions : the steps, as functions.
+
+    Examples
+    --------
+    >>> from vsvrisk.runs import train
+    >>> run = train("configs/logistic.yaml", experiment="demo")  # doctest: +SKIP
+    >>> explain_run(run.run_id, out="explanations", compare=(21, 28))  # doctest: +SKIP
+    PosixPath('explanations')
     """
     from mlflow import MlflowClient
 
@@ -216,8 +231,13 @@ def explain_run(
     step = progress or (lambda message: None)
     if isinstance(disclosure_threshold, bool) or not isinstance(disclosure_threshold, int) or disclosure_threshold < 1:
         raise ConfigError(f"disclosure threshold must be a whole number of persons of at least 1, got {disclosure_threshold!r}")
-    if compare is not None and len(compare) != 2:
-        raise ConfigError(f"compare takes two region codes, got {compare!r}")
+    if compare is not None:
+        from vsvrisk.data.regions import region_names
+
+        known = {str(code): code for code in region_names()}
+        if isinstance(compare, str) or len(compare) != 2 or any(str(code) not in known for code in compare):
+            raise ConfigError(f"compare takes two region codes of the catalogue (1-40), got {compare!r}")
+        compare = tuple(known[str(code)] for code in compare)
     out = Path(out)
     with atomic_output(out, overwrite=overwrite) as folder:
         step(f"loading the model of run {run_id}")
@@ -232,14 +252,16 @@ def explain_run(
         comparison = compare_regions(regions, *compare) if compare is not None else None
         folder.mkdir()
         tables = {"drivers.csv": drivers, "regions.csv": regions, "levels.csv": levels}
-        if comparison is not None:
-            tables["compare.csv"] = comparison
+        if comparison is not None:  # which regions, in the file itself (attrs do not survive CSV)
+            tables["compare.csv"] = comparison.assign(region_a_code=compare[0], region_b_code=compare[1])
         for name, table in tables.items():
             assert_no_person_rows(table)
             table.to_csv(folder / name, index=False)
         step("drawing the plots")
         images = {"drivers": _png(plots.drivers_figure(drivers), folder / "plots" / "drivers.png")}
-        for group in aggregates.sample_values:
+        # Beeswarm and dependence plots draw individual persons: privacy by default keeps them
+        # out of the page and MLflow unless the analyst asks for them inside the secure environment.
+        for group in (aggregates.sample_values if person_level_plots else ()):
             images[f"beeswarm {group}"] = _png(plots.beeswarm_figure(aggregates, group), folder / "plots" / f"beeswarm_{group}.png")
             top = drivers[(drivers["model_group"] == group)].dropna(subset=["rank"]).nsmallest(3, "rank")["variable"]
             for variable in top:
@@ -267,7 +289,10 @@ def explain_run(
             ("National drivers", "<p>Mean absolute SHAP value per variable: how much, on average, a variable moves a "
              "person's predicted log-odds away from the base value. Per sector model.</p>"
              + _drivers_html(drivers) + _img(images["drivers"], "mean |SHAP| per variable")),
-            ("How each variable acts (sample of persons)", "".join(
+            ("How each variable acts (sample of persons)", (
+                "<p>Off by default: these plots show individual persons. Make them with "
+                "<code>person_level_plots=True</code> inside the secure environment, and check them against "
+                "the output rules before anything leaves it.</p>") if not person_level_plots else "".join(
                 f"<p>{_img(png, key)}</p><div class='grid'>" + "".join(
                     _img(d, k) for k, d in images.items() if k.startswith(f"dependence {key[9:]} ")) + "</div>"
                 for key, png in images.items() if key.startswith("beeswarm "))),
