@@ -388,9 +388,13 @@ def render_allocation_html(
                      f"<figure>{_change_chart(allocation, rules.get('max_change'))}</figure>"]
     if drivers is not None:
         sections += ["<h2>What drives need per region</h2>",
-                     '<p class="note">Contribution of each factor to the region\'s average '
-                     "predicted risk (log-odds) compared with the national average: ▲ raises the "
-                     "need, ▼ lowers it.</p>", _drivers_table(drivers, names)]
+                     '<p class="note">How much each factor moves the region\'s share of need away '
+                     "from its share of pupils, in percentage points (SHAP, from the explain step): "
+                     "▲ raises the need, ▼ lowers it; <i>sector mix</i> is the region's mix of vo "
+                     "and mbo pupils.</p>", _drivers_table(drivers, names)]
+    warnings = (manifest.get("extra") or {}).get("drift_warnings") or []
+    if warnings:
+        sections += ["<h2>Warnings</h2>", "<ul>" + "".join(f"<li>{escape(line)}</li>" for line in warnings) + "</ul>"]
     lam = allocation.attrs.get("lambda")
     recompute = ("To recompute: amount = clip(base + λ × need, lower, upper), rounded to whole "
                  "euros by largest remainder" + (f"; here λ = {lam:,.4f} euro per unit of need."

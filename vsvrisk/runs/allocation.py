@@ -51,6 +51,19 @@ def _drift_warnings(spec, run_id: str, cohort: pd.DataFrame) -> list[str]:
     return drift_warnings(drift_report(_training_cohort(spec, run_id), cohort))
 
 
+def _regional_drivers(model, cohort: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """Per region, how much each variable moves its need share away from its population share."""
+    from vsvrisk.explain import aggregate_shap, regional_decomposition
+
+    table = regional_decomposition(aggregate_shap(model, cohort, sample_size=0), threshold=threshold)
+    table = table[~table["suppressed"].astype(bool)]
+    return pd.DataFrame({
+        "region_code": table["region_code"],
+        "feature": table["term"].replace({"model_group_mix": "sector mix"}),
+        "contribution": 100 * table["contribution_share"],  # percentage points of need share
+    })
+
+
 def _model_refit_need(spec, run_id: str, cohort: pd.DataFrame, scenario, count: int, seed: int, progress) -> np.ndarray:
     """Need per region from ``count`` refits of the model on bootstrap samples of its training cohort."""
     from vsvrisk.allocate import need_from_predictions
@@ -126,7 +139,7 @@ def allocate_run(
     rules = settings.rules()
     previous = read_previous_allocation(settings.previous) if settings.previous is not None else None
 
-    counts, replicates, model_replicates, warnings = None, None, None, []
+    counts, replicates, model_replicates, warnings, drivers = None, None, None, [], None
     if need is not None:
         step("reading the need table")
         need_per_region = need_from_table(need)
@@ -136,6 +149,8 @@ def allocate_run(
         p = model.predict_risk(cohort).to_numpy()
         step("checking drift against the training cohort")
         warnings = _drift_warnings(spec, run_id, cohort)
+        step("explaining the regional differences (SHAP)")
+        drivers = _regional_drivers(model, cohort, settings.disclosure_threshold)
         table = need_from_predictions(cohort.assign(p=p), "p", settings.scenario)
         need_per_region, counts = table["need"], table["n_persons"]
         if settings.n_bootstrap > 0:
@@ -180,7 +195,7 @@ def allocate_run(
     )
     step("writing the reports")
     write_allocation_outputs(out, allocation, manifest, rules=rules.model_dump(), overwrite=overwrite,
-                             disclosure_threshold=settings.disclosure_threshold)
+                             drivers=drivers, disclosure_threshold=settings.disclosure_threshold)
     if run_id is not None:
         import mlflow
 
