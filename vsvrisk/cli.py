@@ -406,6 +406,9 @@ def _interrupt_on_terminate() -> None:
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, interrupt)
+        # A shell starts background jobs with SIGINT ignored, and Python then keeps ignoring it:
+        # an explicit interrupt must still stop the run cleanly.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def main(argv: list[str] | None = None) -> int:
