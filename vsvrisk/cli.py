@@ -15,6 +15,7 @@ from typing import Annotated, Optional
 import typer
 
 from vsvrisk._compat import CliAbort, CliUsageError
+from vsvrisk._display import print_allocation, print_figures, print_metrics, print_warnings
 from vsvrisk.exceptions import VsvriskError
 
 app = typer.Typer(
@@ -51,22 +52,6 @@ def _expand_multi_value_options(argv: list[str]) -> list[str]:
     return expanded
 
 
-def _print_figures(population_frame, console) -> None:
-    from rich.table import Table
-
-    from vsvrisk.synth import published_figures
-
-    for year, cohort in population_frame.groupby("school_year"):
-        table = Table(title=f"School year {_school_year(year)}: {len(cohort):,} persons, against the published figures")
-        for name in ("figure", "synthetic", "published", "accepted", ""):
-            table.add_column(name, justify="right" if name in ("synthetic", "accepted") else "left")
-        for row in published_figures(cohort).itertuples():
-            value = f"{row.value:.2f}{row.unit}"
-            bounds = f"{row.low:g}-{row.high:g}{row.unit}"
-            table.add_row(row.figure, value, row.published, bounds, "ok" if row.within else "[red]outside[/red]")
-        console.print(table)
-
-
 @app.command()
 def synth(
     out: Annotated[Path, typer.Option(help="Output file: .parquet or .csv.")],
@@ -95,7 +80,7 @@ def synth(
         population = generate(n_persons, school_years or [2019], seed, truth=truth, upper_age=upper_age)
     with console.status(f"writing {out}"):
         write_person_years(population.frame, out, overwrite=overwrite)
-    _print_figures(population.frame, console)
+    print_figures(population.frame, console)
     console.print(f"wrote {len(population.frame):,} rows to {out}")
 
 
@@ -129,13 +114,13 @@ def demo(
         write_person_years(frame, population, overwrite=True)
         for year in (2018, 2019):
             write_person_years(frame[frame["school_year"] == year], out / f"cohort-{year}.parquet", overwrite=True)
-    _print_figures(frame, console)
+    print_figures(frame, console)
     trained = {}
     for name in ("logistic", "lightgbm"):
         with console.status(f"training {name}") as status:
             trained[name] = runs.train(runs.default_config(name), population, experiment="demo",
                                        progress=lambda message: status.update(f"{name}: {message}"))
-        _print_metrics(console, trained[name])
+        print_metrics(console, trained[name])
     compare(experiment="demo", out=out / "compare", overwrite=True)
     best = min(trained.values(), key=lambda run: run.result.evaluation.metrics["need_share_l1"])
     console.print(f"allocating with {best.spec.name} (closest need shares to the truth), run {best.run_id[:8]}")
@@ -149,7 +134,7 @@ def demo(
         with console.status(f"allocating {label}") as status:
             runs.allocate_run(config, out / folder, run_id=best.run_id, data=out / f"cohort-{year}.parquet",
                               overwrite=True, progress=lambda message: status.update(message))
-    _print_allocation(console, out / "allocation")
+    print_allocation(console, out / "allocation")
     from vsvrisk.audit import audit_run, card_run, impact_run
 
     with console.status("auditing the model, its card, and the impact of modelling choices") as status:
@@ -181,49 +166,9 @@ def train(
     console = Console()
     with console.status("starting") as status:
         run = runs.train(config, data, experiment=experiment, progress=lambda message: status.update(message))
-    _print_metrics(console, run)
-    _print_warnings(console, run.warnings)
+    print_metrics(console, run)
+    print_warnings(console, run.warnings)
     console.print(f"run id: [bold]{run.run_id}[/bold]  (store: {tracking.tracking_uri()})")
-
-
-def _print_warnings(console, warnings: list[str]) -> None:
-    for line in warnings:
-        console.print(f"[yellow]warning[/yellow]: {line}", highlight=False)
-
-
-def _school_year(year: int) -> str:
-    return f"{year}/{str(year + 1)[-2:]}"
-
-
-#: Columns of the closing summary of a training run: (metric, header, format).
-_SUMMARY_COLUMNS = (
-    ("n", "n", "{:,.0f}"),
-    ("observed_rate", "obs.", "{:.2%}"),
-    ("expected_rate", "exp.", "{:.2%}"),
-    ("roc_auc", "AUC", "{:.3f}"),
-    ("truth_roc_auc", "truth AUC", "{:.3f}"),
-    ("scaled_brier", "sc. Brier", "{:.3f}"),
-    ("calibration_intercept", "cal. int.", "{:+.2f}"),
-    ("calibration_slope", "cal. slope", "{:.2f}"),
-)
-
-
-def _print_metrics(console, run) -> None:
-    from rich.table import Table
-
-    result = run.result
-    by_sector = result.evaluation.by_sector
-    table = Table(title=f"{run.spec.name}: fitted on {_school_year(result.train_year)}, "
-                        f"evaluated on {_school_year(result.eval_year)}")
-    columns = [c for c in _SUMMARY_COLUMNS if c[0] in by_sector]
-    table.add_column("sector")
-    for _, header, _ in columns:
-        table.add_column(header, justify="right")
-    for sector, row in by_sector.iterrows():
-        table.add_row(str(sector), *(fmt.format(row[name]) for name, _, fmt in columns))
-    console.print(table)
-    if "need_share_l1" in result.evaluation.metrics:
-        console.print(f"need shares against the truth: L1 error {100 * result.evaluation.metrics['need_share_l1']:.2f} percentage points")
 
 
 @app.command()
@@ -301,25 +246,7 @@ def allocate(
     with console.status("starting") as status:
         folder = runs.allocate_run(config, out, need=need, run_id=run, data=data, overwrite=overwrite,
                                    progress=lambda message: status.update(message))
-    _print_allocation(console, folder)
-
-
-def _print_allocation(console, folder: Path) -> None:
-    import pandas as pd
-    from rich.table import Table
-
-    import json
-
-    _print_warnings(console, json.loads((folder / "manifest.json").read_text())["extra"].get("drift_warnings") or [])
-    table = pd.read_csv(folder / "allocation.csv")
-    summary = Table(title=f"Allocation: EUR {table['amount_eur'].sum():,.0f} over {len(table)} regions (largest five)")
-    for name in ("region", "need share", "amount (EUR)", "change"):
-        summary.add_column(name, justify="left" if name == "region" else "right")
-    for row in table.nlargest(5, "amount_eur").itertuples():
-        change = f"{row.change_pct:+.1f}%" if "change_pct" in table and pd.notna(row.change_pct) else ""
-        summary.add_row(str(row.region_name), f"{row.share:.2%}", f"{row.amount_eur:,.0f}", change)
-    console.print(summary)
-    console.print(f"reports in {folder}: allocation.csv, allocation.xlsx, allocation.html, manifest.json")
+    print_allocation(console, folder)
 
 
 @app.command()

@@ -1,0 +1,81 @@
+"""What the command line prints: rich tables of figures, metrics, allocations and warnings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["print_allocation", "print_figures", "print_metrics", "print_warnings", "school_year"]
+
+
+def print_figures(population_frame, console) -> None:
+    from rich.table import Table
+
+    from vsvrisk.synth import published_figures
+
+    for year, cohort in population_frame.groupby("school_year"):
+        table = Table(title=f"School year {school_year(year)}: {len(cohort):,} persons, against the published figures")
+        for name in ("figure", "synthetic", "published", "accepted", ""):
+            table.add_column(name, justify="right" if name in ("synthetic", "accepted") else "left")
+        for row in published_figures(cohort).itertuples():
+            value = f"{row.value:.2f}{row.unit}"
+            bounds = f"{row.low:g}-{row.high:g}{row.unit}"
+            table.add_row(row.figure, value, row.published, bounds, "ok" if row.within else "[red]outside[/red]")
+        console.print(table)
+
+
+def print_warnings(console, warnings: list[str]) -> None:
+    for line in warnings:
+        console.print(f"[yellow]warning[/yellow]: {line}", highlight=False)
+
+
+def school_year(year: int) -> str:
+    return f"{year}/{str(year + 1)[-2:]}"
+
+
+#: Columns of the closing summary of a training run: (metric, header, format).
+_SUMMARY_COLUMNS = (
+    ("n", "n", "{:,.0f}"),
+    ("observed_rate", "obs.", "{:.2%}"),
+    ("expected_rate", "exp.", "{:.2%}"),
+    ("roc_auc", "AUC", "{:.3f}"),
+    ("truth_roc_auc", "truth AUC", "{:.3f}"),
+    ("scaled_brier", "sc. Brier", "{:.3f}"),
+    ("calibration_intercept", "cal. int.", "{:+.2f}"),
+    ("calibration_slope", "cal. slope", "{:.2f}"),
+)
+
+
+def print_metrics(console, run) -> None:
+    from rich.table import Table
+
+    result = run.result
+    by_sector = result.evaluation.by_sector
+    table = Table(title=f"{run.spec.name}: fitted on {school_year(result.train_year)}, "
+                        f"evaluated on {school_year(result.eval_year)}")
+    columns = [c for c in _SUMMARY_COLUMNS if c[0] in by_sector]
+    table.add_column("sector")
+    for _, header, _ in columns:
+        table.add_column(header, justify="right")
+    for sector, row in by_sector.iterrows():
+        table.add_row(str(sector), *(fmt.format(row[name]) for name, _, fmt in columns))
+    console.print(table)
+    if "need_share_l1" in result.evaluation.metrics:
+        console.print(f"need shares against the truth: L1 error {100 * result.evaluation.metrics['need_share_l1']:.2f} percentage points")
+
+
+def print_allocation(console, folder: Path) -> None:
+    import pandas as pd
+    from rich.table import Table
+
+    import json
+
+    print_warnings(console, json.loads((folder / "manifest.json").read_text())["extra"].get("drift_warnings") or [])
+    table = pd.read_csv(folder / "allocation.csv")
+    summary = Table(title=f"Allocation: EUR {table['amount_eur'].sum():,.0f} over {len(table)} regions (largest five)")
+    for name in ("region", "need share", "amount (EUR)", "change"):
+        summary.add_column(name, justify="left" if name == "region" else "right")
+    for row in table.nlargest(5, "amount_eur").itertuples():
+        change = f"{row.change_pct:+.1f}%" if "change_pct" in table and pd.notna(row.change_pct) else ""
+        summary.add_row(str(row.region_name), f"{row.share:.2%}", f"{row.amount_eur:,.0f}", change)
+    console.print(summary)
+    console.print(f"reports in {folder}: allocation.csv, allocation.xlsx, allocation.html, manifest.json")
