@@ -108,9 +108,11 @@ def test_the_demo_runs_the_chain_end_to_end(tmp_path, monkeypatch, capsys):
     # dampened against the demo's previous year: within 5%, give or take the euro of rounding
     assert (table["change_eur"].abs() <= 0.05 * table["previous_eur"] + 1).all()
     assert (tmp_path / "mlflow.db").is_file()
+    for page in ("audit/audit.html", "impact/impact.html", "card/card.html", "compare/compare.html"):
+        assert (tmp_path / "demo" / page).is_file() and page in printed.replace("\n", "")
 
 
-@pytest.mark.parametrize("command", ["audit", "card"], ids=["audit", "card"])
+@pytest.mark.parametrize("command", ["audit", "card", "explain"], ids=["audit", "card", "explain"])
 def test_an_unknown_run_id_is_one_line_and_exit_two(tmp_path, capsys, monkeypatch, command):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)

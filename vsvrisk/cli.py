@@ -208,6 +208,7 @@ def explain(
     out: Annotated[Path, typer.Option(help="Output folder for drivers.csv, regions.csv, plots and explain.html.")],
     data: Annotated[Optional[Path], typer.Option(help="Cohort to explain; default: the run's synthetic population.")] = None,
     compare: Annotated[Optional[list[int]], typer.Option(help="Two region codes: region A against region B (--compare 29 37).")] = None,
+    person_level_plots: Annotated[bool, typer.Option(help="Also draw beeswarm and dependence plots; they show individual persons, so use this only inside the secure environment.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
 ) -> None:
     """Why the model predicts what it does: national drivers (SHAP) and why region A needs more than B.
@@ -224,7 +225,7 @@ def explain(
     console = Console()
     with console.status("explaining") as status:
         folder = explain_run(run, data, out, overwrite=overwrite, compare=tuple(compare) if compare else None,
-                             progress=lambda message: status.update(message))
+                             person_level_plots=person_level_plots, progress=lambda message: status.update(message))
     console.print(f"explanations in {folder}: drivers.csv, regions.csv, levels.csv, plots/, explain.html")
 
 
