@@ -30,7 +30,7 @@ from vsvrisk.data.codes import (
     SECTOR_COLUMNS,
 )
 from vsvrisk.data._convert import _CATEGORY_DTYPES, _convert
-from vsvrisk.data._messages import _MAX_EXAMPLES, _found, _message, _quoted, _rows
+from vsvrisk.data._messages import _MAX_EXAMPLES, _found, _message, _quoted
 from vsvrisk.data.regions import REGION_CODES
 from vsvrisk.exceptions import ConfigError, SchemaError
 

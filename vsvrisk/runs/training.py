@@ -125,6 +125,7 @@ def train(
     import mlflow
 
     from vsvrisk import tracking
+    from vsvrisk.audit import drift_report, drift_warnings
     from vsvrisk.data.regions import region_names
     from vsvrisk.evaluate.plots import calibration_figure, regional_oe_figure, roc_figure
     from vsvrisk.evaluate.validation import out_of_time
@@ -155,8 +156,6 @@ def train(
         tracking.log_table(suppress_small_cells(evaluation.by_region, threshold=disclosure_threshold), "tables/observed_expected_by_region.csv")
         tracking.log_table(suppress_small_cells(evaluation.by_group, threshold=disclosure_threshold), "tables/metrics_by_group.csv")
         step("checking drift between the cohorts")
-        from vsvrisk.audit import drift_report, drift_warnings
-
         train_cohort = frame[frame["school_year"] == spec.data.train_year]
         drift = drift_report(train_cohort, evaluation_cohort, p_train=result.model.predict_risk(train_cohort),
                              p_scored=p)

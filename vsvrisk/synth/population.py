@@ -20,7 +20,6 @@ from vsvrisk.data.codes import (
     DEFAULT_UPPER_AGE,
     LOWER_AGE,
     MBO_FIELDS,
-    VO_TYPES,
 )
 from vsvrisk.data.regions import regions
 from vsvrisk.exceptions import ConfigError
