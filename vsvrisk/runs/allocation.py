@@ -19,36 +19,43 @@ from vsvrisk.exceptions import ConfigError, OutputExistsError
 __all__ = ["allocate_run"]
 
 
-def _scored_cohort(run_id: str, data, progress):
-    """The model, its spec, and the cohort to score (a file, or the run's evaluation cohort)."""
+def _cohorts(run_id: str, data, progress):
+    """The model, its spec, its training cohort, and the cohort to score.
+
+    The training data are read (or the synthetic population drawn) once: the training cohort
+    serves the drift check and the model refits; without ``data``, the run's evaluation cohort
+    is the one scored.
+    """
+    from vsvrisk import tracking
     from vsvrisk.data import read_person_years
     from vsvrisk.runs.training import load_model, load_spec, load_training_data
 
     spec = load_spec(run_id)
     progress("loading the model")
     model = load_model(run_id)
+    path = tracking.load_run(run_id).data.tags.get("data_path")
+    if path is not None and not Path(path).is_file():
+        # Trained on a file that is not here (another machine, moved): no stand-in data.
+        if data is None:
+            raise ConfigError(f"run {run_id} was trained on {path}, which is not found: pass the cohort to score with --data")
+        progress("reading the cohort to score")
+        return model, spec, None, read_person_years(data, upper_age=spec.upper_age)
+    progress("reading the training data")
+    frame, _ = load_training_data(spec, path)
+    train = frame[frame["school_year"] == spec.data.train_year]
     if data is not None:
         progress("reading the cohort to score")
-        return model, spec, read_person_years(data, upper_age=spec.upper_age)
-    progress("drawing the run's synthetic evaluation cohort")
-    frame, _ = load_training_data(spec, None)
-    return model, spec, frame[frame["school_year"] == spec.data.eval_year].reset_index(drop=True)
+        return model, spec, train, read_person_years(data, upper_age=spec.upper_age)
+    return model, spec, train, frame[frame["school_year"] == spec.data.eval_year].reset_index(drop=True)
 
 
-def _training_cohort(spec, run_id: str) -> pd.DataFrame:
-    from vsvrisk import tracking
-    from vsvrisk.runs.training import load_training_data
-
-    path = tracking.load_run(run_id).data.tags.get("data_path")
-    frame, _ = load_training_data(spec, path if path and Path(path).is_file() else None)
-    return frame[frame["school_year"] == spec.data.train_year]
-
-
-def _drift_warnings(spec, run_id: str, cohort: pd.DataFrame) -> list[str]:
+def _drift_warnings(train: pd.DataFrame | None, cohort: pd.DataFrame) -> list[str]:
     """Population stability of every characteristic from the training to the scored cohort."""
     from vsvrisk.audit import drift_report, drift_warnings
 
-    return drift_warnings(drift_report(_training_cohort(spec, run_id), cohort))
+    if train is None:
+        return ["drift: not checked: the model's training data file is not found on this machine"]
+    return drift_warnings(drift_report(train, cohort))
 
 
 def _regional_drivers(model, cohort: pd.DataFrame, threshold: int) -> pd.DataFrame:
@@ -64,12 +71,12 @@ def _regional_drivers(model, cohort: pd.DataFrame, threshold: int) -> pd.DataFra
     })
 
 
-def _model_refit_need(spec, run_id: str, cohort: pd.DataFrame, scenario, count: int, seed: int, progress) -> np.ndarray:
+def _model_refit_need(spec, train: pd.DataFrame, cohort: pd.DataFrame, scenario, count: int, seed: int,
+                      progress) -> np.ndarray:
     """Need per region from ``count`` refits of the model on bootstrap samples of its training cohort."""
     from vsvrisk.allocate import need_from_predictions
     from vsvrisk.models import RiskModel
 
-    train = _training_cohort(spec, run_id)
     rng = np.random.default_rng([seed, 1])
     replicates = np.empty((count, 40))
     for k in range(count):
@@ -144,11 +151,11 @@ def allocate_run(
         step("reading the need table")
         need_per_region = need_from_table(need)
     else:
-        model, spec, cohort = _scored_cohort(run_id, data, step)
+        model, spec, train, cohort = _cohorts(run_id, data, step)
         step("scoring the cohort")
         p = model.predict_risk(cohort).to_numpy()
         step("checking drift against the training cohort")
-        warnings = _drift_warnings(spec, run_id, cohort)
+        warnings = _drift_warnings(train, cohort)
         step("explaining the regional differences (SHAP)")
         drivers = _regional_drivers(model, cohort, settings.disclosure_threshold)
         table = need_from_predictions(cohort.assign(p=p), "p", settings.scenario)
@@ -158,7 +165,9 @@ def allocate_run(
             replicates = bootstrap_need(cohort["region_code"].to_numpy(), p, settings.n_bootstrap,
                                         seed=settings.seed, scenario=settings.scenario)
         if settings.n_model_refits > 0:
-            model_replicates = _model_refit_need(spec, run_id, cohort, settings.scenario,
+            if train is None:
+                raise ConfigError("n_model_refits needs the model's training data, which is not found: set it to 0")
+            model_replicates = _model_refit_need(spec, train, cohort, settings.scenario,
                                                  settings.n_model_refits, settings.seed, step)
 
     step("applying the rules")
