@@ -10,8 +10,14 @@ import pandas as pd
 import pytest
 import yaml
 
+from vsvrisk.data import age_at_reference_date
 from vsvrisk.data.codes import MODEL_GROUP, MULTIPROBLEM_THRESHOLD, PROBLEM_FLAGS
-from vsvrisk.exceptions import ConfigError, DisclosureError, OutputExistsError, SchemaError
+from vsvrisk.exceptions import (
+    ConfigError,
+    DisclosureError,
+    OutputExistsError,
+    SchemaError,
+)
 from vsvrisk.explain import (
     MIX_TERM,
     aggregate_shap,
@@ -25,7 +31,7 @@ from vsvrisk.explain import (
 )
 from vsvrisk.models import RiskModel
 from vsvrisk.synth import generate
-from vsvrisk.synth.truth import _age_at_reference, _age_groups, _wealth_groups
+from vsvrisk.synth.truth import _age_groups, _wealth_groups
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 LOGISTIC_FEATURES = yaml.safe_load((CONFIGS / "logistic.yaml").read_text())["features"]
@@ -163,7 +169,7 @@ def _truth_variance_shares(frame: pd.DataFrame, truth) -> dict[str, pd.Series]:
     (vavo) counts towards mbo_level.
     """
     group = frame["sector"].map(dict(MODEL_GROUP)).astype(object).to_numpy()
-    age = _age_at_reference(frame["birth_date"], frame["school_year"])
+    age = age_at_reference_date(frame["birth_date"], frame["school_year"]).to_numpy()
     shares = {}
     for model_group in ("vo", "mbo"):
         rows = group == model_group

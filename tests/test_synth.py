@@ -116,9 +116,9 @@ def test_regional_effects_are_centred_and_part_of_the_world_not_the_sample():
 
 def test_wider_population_reaches_age_26_under_the_2026_definition():
     frame = generate(20_000, seed=5, upper_age=27).frame
-    from vsvrisk.synth.truth import _age_at_reference
+    from vsvrisk.data import age_at_reference_date
 
-    age = _age_at_reference(frame["birth_date"], frame["school_year"])
+    age = age_at_reference_date(frame["birth_date"], frame["school_year"])
     assert age.max() == 26 and (age >= 23).sum() > 100 and age.min() >= 10
 
 

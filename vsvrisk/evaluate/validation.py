@@ -14,9 +14,14 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import GroupKFold
 
-from vsvrisk.data.codes import SECTORS, WEALTH_GROUP_EDGES
-from vsvrisk.evaluate.metrics import classification_metrics, observed_expected, truth_distance
+from vsvrisk.data.codes import SECTORS
+from vsvrisk.evaluate.metrics import (
+    classification_metrics,
+    observed_expected,
+    truth_distance,
+)
 from vsvrisk.exceptions import SchemaError
+from vsvrisk.features import WealthGroup
 
 __all__ = ["Evaluation", "evaluate_predictions", "out_of_time", "grouped_cross_validation", "AUDIT_GROUPS"]
 
@@ -49,11 +54,8 @@ class Evaluation:
 
 
 def _wealth_group(frame: pd.DataFrame) -> pd.Series:
-    percentile = frame["wealth_percentile"].astype("Float64")
-    labels = ["q1", "q2", "q3", "q4", "q5"]
-    groups = pd.cut(percentile.astype(float), list(WEALTH_GROUP_EDGES), right=False, labels=labels, include_lowest=True)
-    groups = groups.astype(object).where(percentile.astype(float) < 100, "q5")
-    return groups.where(percentile.notna(), "missing").astype(str)
+    """The five wealth groups (and ``missing``) of the feature transformer, as text."""
+    return WealthGroup().fit_transform(frame[["wealth_percentile"]])["wealth_group"].astype(str)
 
 
 def _sector_masks(frame: pd.DataFrame) -> dict[str, np.ndarray]:

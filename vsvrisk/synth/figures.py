@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from vsvrisk.data.codes import MULTIPROBLEM_THRESHOLD, PROBLEM_FLAGS
-from vsvrisk.synth.truth import _age_at_reference
+from vsvrisk.data.schema import age_at_reference_date
 
 __all__ = ["PublishedFigure", "PUBLISHED_FIGURES", "published_figures"]
 
@@ -49,7 +49,7 @@ def _values(frame: pd.DataFrame) -> dict[str, float]:
     vsv = frame["vsv"].to_numpy(dtype=float, na_value=np.nan)
     sector = frame["sector"].astype(object).to_numpy()
     level = frame["mbo_level"].to_numpy(dtype=float, na_value=np.nan)
-    age = _age_at_reference(frame["birth_date"], frame["school_year"])
+    age = age_at_reference_date(frame["birth_date"], frame["school_year"]).to_numpy()
     multi = frame[list(PROBLEM_FLAGS)].sum(axis=1).to_numpy() >= MULTIPROBLEM_THRESHOLD
 
     def rate(mask: np.ndarray) -> float:

@@ -31,10 +31,10 @@ from vsvrisk.data.codes import (
     MODEL_GROUP,
     MULTIPROBLEM_THRESHOLD,
     PROBLEM_FLAGS,
-    REFERENCE_MONTH_DAY,
     WEALTH_GROUP_EDGES,
     age_group_labels,
 )
+from vsvrisk.data.schema import age_at_reference_date
 
 __all__ = ["SyntheticTruth", "default_truth", "INTERACTIONS"]
 
@@ -119,13 +119,6 @@ _YEAR_EFFECTS = {2016: 0.22, 2017: 0.20, 2018: 0.17, 2019: 0.0, 2020: -0.03, 202
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
-
-
-def _age_at_reference(birth_date: pd.Series, school_year: pd.Series) -> np.ndarray:
-    month, day = REFERENCE_MONTH_DAY
-    born = pd.DatetimeIndex(birth_date)
-    had_birthday = (born.month < month) | ((born.month == month) & (born.day <= day))
-    return school_year.to_numpy() - born.year.to_numpy() - (~had_birthday).astype(np.int64)
 
 
 def _age_groups(age: np.ndarray, group: str) -> np.ndarray:
@@ -224,7 +217,7 @@ class SyntheticTruth:
         """
         eta = np.zeros(len(frame))
         group = frame["sector"].map(dict(MODEL_GROUP)).astype(object).to_numpy()
-        age = _age_at_reference(frame["birth_date"], frame["school_year"])
+        age = age_at_reference_date(frame["birth_date"], frame["school_year"]).to_numpy()
         years = frame["school_year"].to_numpy()
         for year in np.unique(years):
             eta[years == year] += self.year_effect(int(year))
