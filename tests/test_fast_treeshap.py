@@ -43,3 +43,58 @@ def test_contributions_add_up_to_the_raw_margin():
     booster = lightgbm.train({"objective": "binary", "num_leaves": 15, "verbose": -1}, lightgbm.Dataset(frame, y), 25)
     contributions = fast_pred_contrib(booster, frame)
     np.testing.assert_allclose(contributions.sum(axis=1), booster.predict(frame, raw_score=True), atol=1e-9)
+
+
+def test_categories_the_model_never_saw_and_negative_values_go_where_lightgbm_sends_them():
+    frame, y = _frame(10_000, seed=4)
+    booster = lightgbm.train({"objective": "binary", "num_leaves": 15, "verbose": -1, "max_cat_to_onehot": 2},
+                             lightgbm.Dataset(frame, y), 20)
+    from vsvrisk._compat import lightgbm_data_from_pandas
+
+    rows = lightgbm_data_from_pandas(frame.iloc[:2_000], booster.pandas_categorical).copy()
+    level = list(frame.columns).index("level")
+    rows[::5, level] = 7.0  # a code beyond every category seen in training
+    rows[1::5, level] = -1.0
+    rows[2::5, level] = 2.6  # LightGBM truncates a fractional code
+    rows[3::7, 0] = np.nan  # age missing, never seen missing in training
+    np.testing.assert_allclose(fast_pred_contrib(booster, rows), booster.predict(rows, pred_contrib=True),
+                               rtol=0, atol=1e-9)
+
+
+def test_best_iteration_and_num_iteration_select_the_same_trees_as_predict():
+    frame, y = _frame(8_000, seed=5)
+    train, valid = lightgbm.Dataset(frame.iloc[:6_000], y[:6_000]), lightgbm.Dataset(frame.iloc[6_000:], y[6_000:])
+    booster = lightgbm.train({"objective": "binary", "num_leaves": 15, "verbose": -1, "learning_rate": 0.3},
+                             train, 200, valid_sets=[valid], keep_training_booster=True,
+                             callbacks=[lightgbm.early_stopping(5, verbose=False)])
+    assert 0 < booster.best_iteration < booster.num_trees()
+    np.testing.assert_allclose(fast_pred_contrib(booster, frame), booster.predict(frame, pred_contrib=True), atol=1e-9)
+    np.testing.assert_allclose(fast_pred_contrib(booster, frame, num_iteration=3),
+                               booster.predict(frame, pred_contrib=True, num_iteration=3), atol=1e-9)
+
+
+def test_single_leaf_trees_deep_paths_and_one_thread():
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(3_000, 6))
+    X[rng.random(X.shape) < 0.05] = 0.0
+    y = (X[:, 0] * X[:, 1] + X[:, 2] > 0).astype(int)
+    params = {"objective": "binary", "num_leaves": 63, "min_child_samples": 5, "verbose": -1,
+              "zero_as_missing": True, "use_missing": True}
+    booster = lightgbm.train(params, lightgbm.Dataset(X, y), 30)
+    constant = lightgbm.train({"objective": "binary", "verbose": -1, "min_data_in_leaf": 10_000},
+                              lightgbm.Dataset(X, y), 3)  # no split possible: stumps only
+    for model in (booster, constant):
+        expected = model.predict(X, pred_contrib=True)
+        np.testing.assert_allclose(fast_pred_contrib(model, X, n_jobs=1), expected, atol=1e-9)
+
+
+def test_models_it_cannot_explain_are_refused_with_the_alternative():
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(600, 2))
+    multiclass = lightgbm.train({"objective": "multiclass", "num_class": 3, "verbose": -1},
+                                lightgbm.Dataset(X, rng.integers(0, 3, 600)), 2)
+    with pytest.raises(ValueError, match="one output"):
+        fast_pred_contrib(multiclass, X)
+    wrong_width = lightgbm.train({"objective": "binary", "verbose": -1}, lightgbm.Dataset(X, rng.integers(0, 2, 600)), 2)
+    with pytest.raises(ValueError, match="trained on 2"):
+        fast_pred_contrib(wrong_width, X[:, :1])

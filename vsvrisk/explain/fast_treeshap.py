@@ -64,9 +64,10 @@ class _GlobalClasses:
         self.thresholds = [np.array(sorted({t for tree in dumped for t in tree["thresholds"].get(f, ())}))
                            for f in range(n_features)]
 
-    def encode(self, matrix: np.ndarray) -> np.ndarray:
+    def encode(self, matrix: np.ndarray) -> tuple[np.ndarray, dict]:
+        """Classes (n_features, n_rows), and per categorical feature the largest class seen."""
         codes = np.empty((matrix.shape[1], matrix.shape[0]), dtype=np.int32)
-        self.n_categories = {}
+        n_categories = {}
         for f in range(matrix.shape[1]):
             column = matrix[:, f]
             missing = np.isnan(column)
@@ -74,16 +75,16 @@ class _GlobalClasses:
                 # NaN and negative values go right at every categorical split: class 0.
                 values = np.where(missing | (column < 0), -1, np.trunc(np.nan_to_num(column)))
                 codes[f] = values.astype(np.int64) + 1
-                self.n_categories[f] = int(codes[f].max(initial=0))
+                n_categories[f] = int(codes[f].max(initial=0))
             else:
                 thresholds = self.thresholds[f]
                 codes[f] = np.searchsorted(thresholds, column, side="left")
                 codes[f][np.abs(column) <= _ZERO] = thresholds.size + 1
                 codes[f][missing] = thresholds.size + 2
-        return codes
+        return codes, n_categories
 
 
-def _parse_tree(structure: dict, global_classes: _GlobalClasses) -> _Tree:
+def _parse_tree(structure: dict, global_classes: _GlobalClasses, n_categories: dict) -> _Tree:
     """Leaves, paths and per-feature class tables of one dumped tree."""
     nodes, leaves_paths = [], []
 
@@ -102,7 +103,7 @@ def _parse_tree(structure: dict, global_classes: _GlobalClasses) -> _Tree:
     for f in features:
         on_f = [node for node in nodes if node["split_feature"] == f]
         if f in global_classes.categorical:
-            luts.append(_categorical_classes(f, on_f, global_classes, directions))
+            luts.append(_categorical_classes(on_f, n_categories[f] + 1, directions))
         else:
             luts.append(_numerical_classes(f, on_f, global_classes, directions))
     leaves = []
@@ -152,10 +153,9 @@ def _numerical_classes(f, on_f, global_classes, directions) -> np.ndarray:
     return lut
 
 
-def _categorical_classes(f, on_f, global_classes, directions) -> np.ndarray:
+def _categorical_classes(on_f, size, directions) -> np.ndarray:
     """Global class (code + 1; 0: missing or negative) -> tree class, merging categories that
     every split of the tree sends the same way."""
-    size = global_classes.n_categories[f] + 1
     signature = np.zeros(size, dtype=np.int64)
     members = []
     for bit, node in enumerate(on_f):
@@ -232,6 +232,11 @@ class FastTreeShap:
         if num_iteration is None or num_iteration <= 0:
             num_iteration = booster.best_iteration or None
         dump = booster.dump_model(num_iteration=num_iteration)
+        if dump.get("num_tree_per_iteration", 1) != 1:
+            raise ValueError("fast TreeSHAP explains models with one output (binary, regression), "
+                             f"not {dump['num_tree_per_iteration']} trees an iteration")
+        if "\nis_linear=1" in booster.model_to_string(num_iteration=num_iteration):
+            raise ValueError("fast TreeSHAP does not explain linear trees: use booster.predict(X, pred_contrib=True)")
         self.n_features = len(dump["feature_names"])
         self._structures = [info["tree_structure"] for info in dump["tree_info"]]
         categorical, thresholds = set(), []
@@ -254,10 +259,11 @@ class FastTreeShap:
         matrix = np.ascontiguousarray(_numeric_matrix(self.booster, X))
         if matrix.shape[1] != self.n_features:
             raise ValueError(f"X has {matrix.shape[1]} features; the model was trained on {self.n_features}")
-        codes = self._classes.encode(matrix)
+        codes, n_categories = self._classes.encode(matrix)
         rows, distinct = _distinct_columns(codes)
         unique_codes = np.ascontiguousarray(codes[:, rows])
-        trees = [_parse_tree(structure, self._classes) for structure in self._structures]
+        del codes
+        trees = [_parse_tree(structure, self._classes, n_categories) for structure in self._structures]
         shares = np.array_split(np.arange(len(trees)), max(1, min(self.n_jobs, len(trees))))
         with ThreadPoolExecutor(len(shares)) as pool:
             parts = list(pool.map(lambda share: _explain_trees([trees[t] for t in share], unique_codes,
