@@ -1,0 +1,155 @@
+"""Benchmark: the whole chain at national scale, against the raw reference, in one run.
+
+Two synthetic cohorts of 1.5 million persons (2018/19 and 2019/20), then the chain as a user
+runs it, each stage timed with its peak memory:
+
+1. synth: draw both cohorts, write the population and the 2019/20 cohort as parquet;
+2. train: ``vsvrisk.runs.train`` with ``configs/lightgbm.yaml`` (read, features, split, early
+   stopping, vo and mbo, out-of-time evaluation, MLflow logging);
+3. allocate: ``vsvrisk.runs.allocate_run`` with ``configs/allocation-2026.yaml`` on the
+   2019/20 cohort: score, exact SHAP for every scored row (the regional decomposition), 1,000
+   bootstrap replicates, the rules, and the report (csv, xlsx, html, manifest).
+
+The raw reference, in the same run: plain ``lightgbm.train`` on the same matrices with the same
+split and early stopping (matrices built outside the timing), plus ``booster.predict(X,
+pred_contrib=True)`` for every scored row, timed on ``--raw-rows`` rows per sector and scaled
+to all of them (said so in the output; ``--raw-full`` times all rows).
+
+Targets on the 2-core reference machine: everything after synth within 1.5x the raw reference,
+the chain after synth under 10 minutes, peak memory under 8 GiB.
+
+    .venv/bin/python experiments/bench_national.py [--n-persons 1500000] [--raw-rows 100000] [--raw-full]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+GIB = 1024**3
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _peak_rss(who=resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss * 1024 / GIB
+
+
+def _raw_reference(population: Path, cohort: Path, args) -> dict:
+    """Plain lightgbm.train (same matrices, split, early stopping) + pred_contrib on the cohort."""
+    import lightgbm
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    from vsvrisk.data import read_person_years
+    from vsvrisk.features import build_feature_pipeline
+    from vsvrisk.models import LIGHTGBM_DEFAULTS, RiskModel, load_model_spec
+
+    spec = load_model_spec(ROOT / "configs" / "lightgbm.yaml")
+    frame = read_person_years(population)
+    frame = frame[frame["school_year"] == spec.data.train_year]
+    scored = read_person_years(cohort)
+    groups = RiskModel.from_spec(spec).model_groups(frame)
+    scored_groups = RiskModel.from_spec(spec).model_groups(scored)
+    rng = np.random.RandomState(spec.seed)
+    train_s, shap_s, rows_timed, rows_all = 0.0, 0.0, 0, 0
+    for group in spec.features:
+        seed = int(rng.randint(0, 2**31 - 1))  # the library's per-group seed
+        rows = groups == group
+        y = frame.loc[rows, "vsv"].astype(bool).to_numpy()
+        pipeline = build_feature_pipeline(spec.feature_spec(group))
+        matrix = pipeline.fit_transform(frame.loc[rows])
+        train_idx, valid_idx = train_test_split(np.arange(len(y)), test_size=spec.validation_fraction,
+                                                stratify=y, random_state=seed)
+        params = {**LIGHTGBM_DEFAULTS, "random_state": seed, **spec.params, "objective": "binary"}
+        rounds = params.pop("n_estimators")
+        start = time.perf_counter()
+        train = lightgbm.Dataset(matrix.iloc[train_idx], y[train_idx])
+        valid = lightgbm.Dataset(matrix.iloc[valid_idx], y[valid_idx], reference=train)
+        booster = lightgbm.train(params, train, num_boost_round=rounds, valid_sets=[valid],
+                                 callbacks=[lightgbm.early_stopping(spec.early_stopping_rounds, verbose=False)])
+        train_s += time.perf_counter() - start
+        to_explain = pipeline.transform(scored.loc[scored_groups == group])
+        timed = to_explain if args.raw_full else to_explain.iloc[: args.raw_rows]
+        start = time.perf_counter()
+        booster.predict(timed, pred_contrib=True)
+        shap_s += (time.perf_counter() - start) * len(to_explain) / len(timed)
+        rows_timed, rows_all = rows_timed + len(timed), rows_all + len(to_explain)
+        print(f"  raw {group}: {booster.best_iteration} trees; pred_contrib timed on {len(timed):,} of "
+              f"{len(to_explain):,} rows", flush=True)
+    return {"train": train_s, "shap": shap_s, "rows_timed": rows_timed, "rows_all": rows_all}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-persons", type=int, default=1_500_000)
+    parser.add_argument("--raw-rows", type=int, default=100_000, help="rows per sector for raw pred_contrib")
+    parser.add_argument("--raw-full", action="store_true", help="time raw pred_contrib on every row")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    import yaml
+
+    from vsvrisk import runs
+    from vsvrisk.data import write_person_years
+    from vsvrisk.synth import generate
+
+    work = Path(tempfile.mkdtemp(prefix="vsvrisk-national-"))
+    os.chdir(work)  # the MLflow store (mlflow.db, mlruns/) goes here, not into the repository
+    stages, marks = {}, []
+
+    def progress(message: str) -> None:
+        marks.append((time.perf_counter(), message))
+
+    start = time.perf_counter()
+    frame = generate(args.n_persons, [2018, 2019], seed=args.seed).frame
+    population, cohort = work / "population.parquet", work / "cohort-2019.parquet"
+    write_person_years(frame, population)
+    write_person_years(frame[frame["school_year"] == 2019], cohort)
+    del frame
+    stages["synth (2 cohorts, parquet)"] = (time.perf_counter() - start, _peak_rss())
+    print(f"synth done in {stages['synth (2 cohorts, parquet)'][0]:.1f} s", flush=True)
+
+    start = time.perf_counter()
+    run = runs.train(ROOT / "configs" / "lightgbm.yaml", population, experiment="national", progress=progress)
+    stages["train (lightgbm, vo + mbo)"] = (time.perf_counter() - start, _peak_rss())
+    print(f"train done in {stages['train (lightgbm, vo + mbo)'][0]:.1f} s", flush=True)
+
+    settings = yaml.safe_load((ROOT / "configs" / "allocation-2026.yaml").read_text(encoding="utf-8"))
+    config = work / "allocation.yaml"
+    config.write_text(yaml.safe_dump({**settings, "previous": None, "n_bootstrap": 1000}), encoding="utf-8")
+    marks.clear()
+    start = time.perf_counter()
+    out = runs.allocate_run(config, work / "allocation", run_id=run.run_id, data=cohort, progress=progress)
+    allocate_s = time.perf_counter() - start
+    stages["allocate (SHAP all rows, 1,000 bootstrap, report)"] = (allocate_s, _peak_rss())
+    steps = [(message, (marks[i + 1][0] if i + 1 < len(marks) else start + allocate_s) - moment)
+             for i, (moment, message) in enumerate(marks)]
+    written = sorted(path.name for path in out.iterdir())
+
+    print("\nraw reference (same matrices)", flush=True)
+    raw = _raw_reference(population, cohort, args)
+
+    print(f"\n{'stage':52} {'seconds':>9} {'peak RSS GiB':>13}")
+    for name, (seconds, peak) in stages.items():
+        print(f"{name:52} {seconds:9.1f} {peak:13.2f}")
+    for message, seconds in steps:
+        print(f"  {message[:50]:50} {seconds:9.1f}")
+    after_synth = sum(seconds for name, (seconds, _) in stages.items() if not name.startswith("synth"))
+    scaled = "" if args.raw_full else f" (timed on {raw['rows_timed']:,} rows, scaled to {raw['rows_all']:,})"
+    print(f"{'raw lightgbm.train, same matrices':52} {raw['train']:9.1f}")
+    print(f"{'raw pred_contrib, every scored row' + scaled:52} {raw['shap']:9.1f}")
+    reference = raw["train"] + raw["shap"]
+    print(f"{'chain after synth':52} {after_synth:9.1f}  (target < 600 s)")
+    print(f"{'raw reference (train + pred_contrib)':52} {reference:9.1f}")
+    print(f"{'ratio chain after synth / raw reference':52} {after_synth / reference:9.2f}  (target <= 1.5)")
+    print(f"{'peak RSS, this process':52} {_peak_rss():9.2f}  (target < 8 GiB)")
+    print(f"{'peak RSS, largest worker process':52} {_peak_rss(resource.RUSAGE_CHILDREN):9.2f}")
+    print(f"report folder: {', '.join(written)}")
+
+
+if __name__ == "__main__":
+    main()
