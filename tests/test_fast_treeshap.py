@@ -6,6 +6,8 @@ import lightgbm
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vsvrisk.explain.fast_treeshap import fast_pred_contrib
 
@@ -98,3 +100,18 @@ def test_models_it_cannot_explain_are_refused_with_the_alternative():
     wrong_width = lightgbm.train({"objective": "binary", "verbose": -1}, lightgbm.Dataset(X, rng.integers(0, 2, 600)), 2)
     with pytest.raises(ValueError, match="trained on 2"):
         fast_pred_contrib(wrong_width, X[:, :1])
+
+
+@settings(max_examples=12, deadline=None)
+@given(leaves=st.integers(2, 48), zero_as_missing=st.booleans(), use_missing=st.booleans(),
+       missing=st.sampled_from([0.0, 0.02, 0.3]), seed=st.integers(0, 10_000))
+def test_equal_to_pred_contrib_for_any_settings(leaves, zero_as_missing, use_missing, missing, seed):
+    frame, y = _frame(3_000, seed=seed)
+    rng = np.random.default_rng(seed)
+    frame.loc[rng.random(len(frame)) < missing, "delay"] = np.nan
+    params = {"objective": "binary", "num_leaves": leaves, "min_child_samples": 5, "verbose": -1,
+              "zero_as_missing": zero_as_missing, "use_missing": use_missing, "min_data_per_group": 5}
+    booster = lightgbm.train(params, lightgbm.Dataset(frame, y), num_boost_round=8)
+    fresh, _ = _frame(1_000, seed=seed + 1)
+    np.testing.assert_allclose(fast_pred_contrib(booster, fresh), booster.predict(fresh, pred_contrib=True),
+                               rtol=0, atol=1e-9)

@@ -4,7 +4,8 @@ DESIGN section 8. :func:`shap_values` gives per-person contributions in log-odds
 the variables a person names; :func:`aggregate_shap` sums them per region and model group in
 chunks (national size); :func:`national_drivers`, :func:`regional_decomposition` and
 :func:`compare_regions` turn the sums into tables; :func:`explain_run` writes them, with plots
-and one HTML page, for a tracked training run.
+and one HTML page, for a tracked training run. :class:`FastTreeShap` is the exact TreeSHAP
+that the LightGBM models are explained with (equal to LightGBM's ``pred_contrib``, faster).
 """
 
 from vsvrisk.explain.drivers import (
@@ -14,16 +15,19 @@ from vsvrisk.explain.drivers import (
     national_drivers,
     regional_decomposition,
 )
+from vsvrisk.explain.fast_treeshap import FastTreeShap, fast_pred_contrib
 from vsvrisk.explain.shap_values import CHUNK_SIZE, ShapAggregates, aggregate_shap, shap_values, variables_of_columns
 from vsvrisk.explain.workflow import explain_run
 
 __all__ = [
     "CHUNK_SIZE",
+    "FastTreeShap",
     "MIX_TERM",
     "ShapAggregates",
     "aggregate_shap",
     "compare_regions",
     "explain_run",
+    "fast_pred_contrib",
     "level_contributions",
     "national_drivers",
     "regional_decomposition",
