@@ -34,7 +34,7 @@ import pandas as pd
 __all__ = ["FastTreeShap", "fast_pred_contrib"]
 
 _ZERO = 1e-35  # LightGBM's kZeroThreshold: |x| <= this is "zero" for zero-as-missing
-_NONE, _ZERO_MISSING, _NAN_MISSING = "None", "Zero", "NaN"
+_ZERO_MISSING, _NAN_MISSING = "Zero", "NaN"
 # Keys are built in mixed radix; before a running key could pass this bound it is compacted
 # to its distinct values (pandas.factorize), so it never overflows int64.
 _KEY_LIMIT = 2**62
@@ -59,10 +59,14 @@ class _Tree:
 class _GlobalClasses:
     """Per feature, the class of every value between all thresholds of all trees."""
 
-    def __init__(self, dumped: list, categorical: set, n_features: int):
-        self.categorical = categorical
-        self.thresholds = [np.array(sorted({t for tree in dumped for t in tree["thresholds"].get(f, ())}))
-                           for f in range(n_features)]
+    def __init__(self, structures: list, n_features: int):
+        self.categorical, found = set(), {}
+        for node in (node for structure in structures for node in _internal_nodes(structure)):
+            if node["decision_type"] == "==":
+                self.categorical.add(node["split_feature"])
+            else:
+                found.setdefault(node["split_feature"], set()).add(float(node["threshold"]))
+        self.thresholds = [np.array(sorted(found.get(f, ()))) for f in range(n_features)]
 
     def encode(self, matrix: np.ndarray) -> tuple[np.ndarray, dict]:
         """Classes (n_features, n_rows), and per categorical feature the largest class seen."""
@@ -84,19 +88,27 @@ class _GlobalClasses:
         return codes, n_categories
 
 
+def _internal_nodes(structure: dict):
+    stack = [structure]
+    while stack:
+        node = stack.pop()
+        if "split_feature" in node:
+            yield node
+            stack.extend((node["left_child"], node["right_child"]))
+
+
 def _parse_tree(structure: dict, global_classes: _GlobalClasses, n_categories: dict) -> _Tree:
     """Leaves, paths and per-feature class tables of one dumped tree."""
     nodes, leaves_paths = [], []
-
-    def walk(node, path):
-        if "leaf_index" in node or "split_feature" not in node:
+    stack = [(structure, [])]  # iterative: a leaf-wise tree can be deeper than Python recursion
+    while stack:
+        node, path = stack.pop()
+        if "split_feature" not in node:
             leaves_paths.append((node, path))
-            return
+            continue
         nodes.append(node)
-        walk(node["left_child"], path + [(node, True)])
-        walk(node["right_child"], path + [(node, False)])
-
-    walk(structure, [])
+        stack.append((node["right_child"], path + [(node, False)]))
+        stack.append((node["left_child"], path + [(node, True)]))
     features = sorted({node["split_feature"] for node in nodes})
     position = {f: i for i, f in enumerate(features)}
     luts, directions = [], {}
@@ -239,20 +251,7 @@ class FastTreeShap:
             raise ValueError("fast TreeSHAP does not explain linear trees: use booster.predict(X, pred_contrib=True)")
         self.n_features = len(dump["feature_names"])
         self._structures = [info["tree_structure"] for info in dump["tree_info"]]
-        categorical, thresholds = set(), []
-        for structure in self._structures:
-            found: dict = {}
-            stack = [structure]
-            while stack:
-                node = stack.pop()
-                if "split_feature" in node:
-                    if node["decision_type"] == "==":
-                        categorical.add(node["split_feature"])
-                    else:
-                        found.setdefault(node["split_feature"], set()).add(float(node["threshold"]))
-                    stack.extend((node["left_child"], node["right_child"]))
-            thresholds.append({"thresholds": found})
-        self._classes = _GlobalClasses(thresholds, categorical, self.n_features)
+        self._classes = _GlobalClasses(self._structures, self.n_features)
 
     def pred_contrib(self, X) -> np.ndarray:
         """Contributions (n_rows, n_features + 1) in the model's raw score; last column: base value."""
