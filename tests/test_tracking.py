@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import pytest
 import yaml
 
@@ -63,3 +64,17 @@ def test_no_person_id_anywhere_in_the_store(store):
             scanned += 1
             assert not person_id.search(path.read_bytes()), path
     assert scanned > 10
+
+
+def test_a_store_in_another_folder_keeps_its_artifacts_beside_it(tmp_path, monkeypatch):
+    from vsvrisk import tracking
+
+    store, elsewhere = tmp_path / "store", tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store / 'mlflow.db'}")
+    with tracking.tracked_run("artifact-home", experiment="elsewhere"):
+        tracking.log_table(pd.DataFrame({"region_code": [1], "need": [0.5]}).set_index("region_code"),
+                           "tables/need.csv")
+    assert list((store / "mlruns").rglob("need.csv")), "artifacts belong beside the store"
+    assert not (elsewhere / "mlruns").exists()

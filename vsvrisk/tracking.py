@@ -89,7 +89,8 @@ def _initialise_sqlite_store(database: Path) -> None:
 
 
 def experiment_id(name: str = DEFAULT_EXPERIMENT) -> str:
-    """Id of an experiment, created with artifacts under ``mlruns/`` when it does not exist."""
+    """Id of an experiment, created with artifacts in ``mlruns/`` beside the SQLite store when it
+    does not exist (so a store in another folder keeps its artifacts with it)."""
     from mlflow import MlflowClient
 
     uri = configure()
@@ -104,7 +105,7 @@ def experiment_id(name: str = DEFAULT_EXPERIMENT) -> str:
         experiment = client.get_experiment_by_name(name)
         if experiment is not None:
             return experiment.experiment_id
-        return client.create_experiment(name, artifact_location=(Path.cwd() / "mlruns").resolve().as_uri())
+        return client.create_experiment(name, artifact_location=(database.parent / "mlruns").resolve().as_uri())
 
 
 @contextmanager

@@ -7,8 +7,13 @@ from vsvrisk.evaluate.metrics import (
     observed_expected,
     truth_distance,
 )
+from vsvrisk.evaluate.validation import Evaluation, evaluate_predictions, grouped_cross_validation, out_of_time
 
 __all__ = [
+    "Evaluation",
+    "evaluate_predictions",
+    "grouped_cross_validation",
+    "out_of_time",
     "calibration_intercept_slope",
     "classification_metrics",
     "need_shares",
