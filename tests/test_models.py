@@ -111,7 +111,7 @@ def test_clone_and_get_params_round_trip():
     model = RiskModel.from_spec(CONFIGS / "lightgbm.yaml")
     twin = clone(model)
     assert twin.get_params() == model.get_params()
-    assert model.get_params()["params"]["num_leaves"] == 15
+    assert model.get_params()["params"]["num_leaves"] == 7
 
 
 def test_lightgbm_is_deterministic_and_aligned_with_the_index(small_population):
