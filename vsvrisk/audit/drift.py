@@ -53,11 +53,18 @@ def _bin_shares(expected: pd.Series, actual: pd.Series, bins: int) -> tuple[np.n
         e, a = codes(expected), codes(actual)
         size, kind = len(edges) + 2, "numeric"
     else:
-        e_labels = expected.astype(object).where(expected.notna(), "missing").astype(str)
-        a_labels = actual.astype(object).where(actual.notna(), "missing").astype(str)
-        levels = {level: i for i, level in enumerate(sorted(set(e_labels) | set(a_labels)))}
-        e, a = e_labels.map(levels).to_numpy(), a_labels.map(levels).to_numpy()
-        size, kind = len(levels), "categorical"
+        # Counts per level first (fast on category and numeric columns), labels after: a
+        # cohort has millions of rows but a characteristic only a few levels.
+        def counts(values: pd.Series) -> pd.Series:
+            counted = values.value_counts(dropna=False, sort=False)
+            counted = counted[counted > 0]
+            labels = ["missing" if pd.isna(level) else str(level) for level in counted.index]
+            return pd.Series(counted.to_numpy(), index=labels).groupby(level=0).sum()
+
+        e_counts, a_counts = counts(expected), counts(actual)
+        levels = sorted(set(e_counts.index) | set(a_counts.index))
+        return (e_counts.reindex(levels, fill_value=0).to_numpy() / len(expected),
+                a_counts.reindex(levels, fill_value=0).to_numpy() / len(actual), "categorical")
     return np.bincount(e, minlength=size) / len(e), np.bincount(a, minlength=size) / len(a), kind
 
 
