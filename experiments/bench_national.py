@@ -83,6 +83,12 @@ def _raw_reference(population: Path, cohort: Path, args) -> dict:
     return {"train": train_s, "shap": shap_s, "rows_timed": rows_timed, "rows_all": rows_all}
 
 
+def _steps(marks: list, start: float, total: float) -> list[tuple[str, float]]:
+    """(message, seconds until the next message) from the progress marks of one stage."""
+    ends = [moment for moment, _ in marks[1:]] + [start + total]
+    return [(message, end - moment) for (moment, message), end in zip(marks, ends)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-persons", type=int, default=1_500_000)
@@ -116,6 +122,7 @@ def main() -> None:
     start = time.perf_counter()
     run = runs.train(ROOT / "configs" / "lightgbm.yaml", population, experiment="national", progress=progress)
     stages["train (lightgbm, vo + mbo)"] = (time.perf_counter() - start, _peak_rss())
+    train_steps = _steps(marks, start, stages["train (lightgbm, vo + mbo)"][0])
     print(f"train done in {stages['train (lightgbm, vo + mbo)'][0]:.1f} s", flush=True)
 
     settings = yaml.safe_load((ROOT / "configs" / "allocation-2026.yaml").read_text(encoding="utf-8"))
@@ -126,8 +133,7 @@ def main() -> None:
     out = runs.allocate_run(config, work / "allocation", run_id=run.run_id, data=cohort, progress=progress)
     allocate_s = time.perf_counter() - start
     stages["allocate (SHAP all rows, 1,000 bootstrap, report)"] = (allocate_s, _peak_rss())
-    steps = [(message, (marks[i + 1][0] if i + 1 < len(marks) else start + allocate_s) - moment)
-             for i, (moment, message) in enumerate(marks)]
+    steps = _steps(marks, start, allocate_s)
     written = sorted(path.name for path in out.iterdir())
 
     print("\nraw reference (same matrices)", flush=True)
@@ -136,8 +142,10 @@ def main() -> None:
     print(f"\n{'stage':52} {'seconds':>9} {'peak RSS GiB':>13}")
     for name, (seconds, peak) in stages.items():
         print(f"{name:52} {seconds:9.1f} {peak:13.2f}")
-    for message, seconds in steps:
-        print(f"  {message[:50]:50} {seconds:9.1f}")
+    for stage_steps, (name, _) in zip((train_steps, steps), list(stages.items())[1:]):
+        print(f"{name}:")
+        for message, seconds in stage_steps:
+            print(f"  {message[:50]:50} {seconds:9.1f}")
     after_synth = sum(seconds for name, (seconds, _) in stages.items() if not name.startswith("synth"))
     scaled = "" if args.raw_full else f" (timed on {raw['rows_timed']:,} rows, scaled to {raw['rows_all']:,})"
     print(f"{'raw lightgbm.train, same matrices':52} {raw['train']:9.1f}")

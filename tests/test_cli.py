@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -95,21 +98,59 @@ def test_a_bad_model_config_is_one_line_naming_the_key(tmp_path, capsys, monkeyp
     assert not (tmp_path / "mlflow.db").exists()
 
 
-def test_the_demo_runs_the_chain_end_to_end(tmp_path, monkeypatch, capsys):
+def test_the_demo_runs_the_chain_end_to_end_and_ends_with_one_summary(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")  # no wrapped cells: the summary is checked word for word
     assert main(["demo", "--n-persons", "20000", "--out", "demo"]) == 0
     printed = capsys.readouterr().out
-    assert "Allocation: EUR 90,000,000" in printed and "vsvrisk ui" in printed
-    report = tmp_path / "demo" / "allocation"
+    demo = tmp_path / "demo"
+    report = demo / "allocation"
     assert sorted(p.name for p in report.iterdir()) == ["allocation.csv", "allocation.html", "allocation.xlsx", "manifest.json"]
     table = pd.read_csv(report / "allocation.csv")
     assert table["amount_eur"].sum() == 90_000_000
     # dampened against the demo's previous year: within 5%, give or take the euro of rounding
     assert (table["change_eur"].abs() <= 0.05 * table["previous_eur"] + 1).all()
     assert (tmp_path / "mlflow.db").is_file()
-    for page in ("audit/audit.html", "impact/impact.html", "card/card.html", "compare/compare.html"):
-        assert (tmp_path / "demo" / page).is_file() and page in printed.replace("\n", "")
+
+    # progress: an overall bar over the steps, ending complete
+    assert "demo: step 10 of 10" in printed and "100%" in printed
+    # one summary, after the progress, and only one
+    assert printed.count("Summary of the demo") == 1
+    summary = printed[printed.index("Summary of the demo"):]
+    # the CBS replica and LightGBM side by side, the better one explained
+    assert "Models side by side: fitted on 2018/19, evaluated on 2019/20" in summary
+    for heading in ("AUC vo", "AUC mbo", "cal. slope vo", "cal. slope mbo", "need L1"):
+        assert heading in summary
+    assert "cbs-replica" in summary and "lightgbm" in summary
+    assert (demo / "explain" / "explain.html").is_file() and (demo / "explain" / "compare.csv").is_file()
+    # the money: the five largest amounts and the five largest changes against the previous year
+    assert "largest amounts (of EUR 90,000,000)" in summary and "largest changes against the previous year" in summary
+    largest = summary.split("largest amounts")[1].split("largest changes")[0]
+    changes = summary.split("largest changes")[1].split("Reports")[0]
+    assert all(name in largest for name in table.nlargest(5, "amount_eur")["region_name"])
+    moved = table.assign(size=table["change_eur"].abs()).sort_values(["size", "region_code"], ascending=[False, True])
+    assert all(name in changes for name in moved.head(5)["region_name"])
+    assert all(f"{amount:,}" in largest for amount in table.nlargest(5, "amount_eur")["amount_eur"])
+    # where the reports are, and the one command that opens the MLflow UI on the store
+    pages = ["allocation/allocation.csv", "allocation/allocation.xlsx", "allocation/allocation.html",
+             "allocation/manifest.json", "explain/explain.html", "audit/audit.html", "card/card.html",
+             "impact/impact.html", "compare/compare.html"]
+    for page in pages:
+        assert (demo / page).is_file() and f"demo/{page}" in summary
+    ui = [line.strip() for line in summary.splitlines() if line.strip().endswith(" ui")]
+    assert ui == [f"MLFLOW_TRACKING_URI=sqlite:///{tmp_path / 'mlflow.db'} {Path(sys.executable).parent / 'vsvrisk'} ui"]
+
+
+def test_national_size_overrides_the_number_of_persons(monkeypatch, tmp_path):
+    import vsvrisk.demo
+
+    calls = []
+    monkeypatch.setattr(vsvrisk.demo, "run_demo", lambda out, n_persons, seed, console: calls.append(n_persons))
+    monkeypatch.setattr(vsvrisk.demo, "print_summary", lambda console, result: None)
+    assert main(["demo", "--national", "--n-persons", "5000", "--out", str(tmp_path / "demo")]) == 0
+    assert main(["demo", "--n-persons", "5000", "--out", str(tmp_path / "demo")]) == 0
+    assert calls == [vsvrisk.demo.NATIONAL_N_PERSONS, 5000] and vsvrisk.demo.NATIONAL_N_PERSONS == 1_500_000
 
 
 @pytest.mark.parametrize("command", ["audit", "card", "explain"], ids=["audit", "card", "explain"])

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["print_allocation", "print_figures", "print_metrics", "print_warnings", "school_year"]
+__all__ = ["print_allocation", "print_figures", "print_metrics", "print_model_comparison", "print_region_amounts",
+           "print_warnings", "school_year"]
 
 
 def print_figures(population_frame, console) -> None:
@@ -79,3 +80,53 @@ def print_allocation(console, folder: Path) -> None:
         summary.add_row(str(row.region_name), f"{row.share:.2%}", f"{row.amount_eur:,.0f}", change)
     console.print(summary)
     console.print(f"reports in {folder}: allocation.csv, allocation.xlsx, allocation.html, manifest.json")
+
+
+def print_model_comparison(console, runs: dict, chosen: str | None = None) -> None:
+    """Training runs side by side: AUC and calibration slope per sector model, need-share error."""
+    from rich.table import Table
+
+    first = next(iter(runs.values())).result
+    table = Table(title=f"Models side by side: fitted on {school_year(first.train_year)}, "
+                        f"evaluated on {school_year(first.eval_year)}",
+                  caption="cal. slope: calibration slope (1 is right); need L1: the need shares' distance "
+                          "to the truth, percentage points (smaller is better)")
+    table.add_column("model")
+    for header in ("AUC vo", "AUC mbo", "cal. slope vo", "cal. slope mbo", "need L1"):
+        table.add_column(header, justify="right")
+    for name, run in runs.items():
+        by_sector = run.result.evaluation.by_sector
+        cells = [f"{by_sector.loc[sector, metric]:.3f}" if sector in by_sector.index else "-"
+                 for metric in ("roc_auc", "calibration_slope") for sector in ("vo", "mbo")]
+        l1 = run.result.evaluation.metrics.get("need_share_l1")
+        table.add_row(name, *cells, "-" if l1 is None else f"{100 * l1:.2f}", style="bold" if name == chosen else None)
+    console.print(table)
+    for name, run in runs.items():
+        console.print(f"  {name}: run {run.run_id}", highlight=False)
+
+
+def print_region_amounts(console, table) -> None:
+    """From an allocation table: the five largest amounts, and the five largest changes on last year."""
+    import pandas as pd
+    from rich.table import Table
+
+    largest = Table(title=f"The five regions with the largest amounts (of EUR {table['amount_eur'].sum():,.0f})")
+    for name in ("region", "amount (EUR)", "of budget", "need share", "change"):
+        largest.add_column(name, justify="left" if name == "region" else "right")
+    has_previous = "previous_eur" in table and table["previous_eur"].notna().any()
+    for row in table.nlargest(5, "amount_eur").itertuples():
+        change = f"{row.change_pct:+.1f}%" if has_previous and pd.notna(row.change_pct) else ""
+        largest.add_row(str(row.region_name), f"{row.amount_eur:,.0f}", f"{row.amount_share:.2%}", f"{row.share:.2%}",
+                        change)
+    console.print(largest)
+    if not has_previous:
+        return
+    changes = Table(title="The five regions with the largest changes against the previous year (in euros)",
+                    caption="limit: the dampening band or floor that held the amount (none: need alone)")
+    for name in ("region", "amount (EUR)", "change (EUR)", "change", "limit"):
+        changes.add_column(name, justify="left" if name in ("region", "limit") else "right")
+    moved = table.assign(size=table["change_eur"].abs()).sort_values(["size", "region_code"], ascending=[False, True])
+    for row in moved.head(5).itertuples():
+        changes.add_row(str(row.region_name), f"{row.amount_eur:,.0f}", f"{row.change_eur:+,.0f}",
+                        f"{row.change_pct:+.1f}%", str(row.binding).replace("_", " "))
+    console.print(changes)

@@ -18,9 +18,16 @@ from vsvrisk._compat import CliAbort, CliUsageError
 from vsvrisk._display import print_allocation, print_figures, print_metrics, print_warnings
 from vsvrisk.exceptions import VsvriskError
 
+_HELP = """Regional risk of early school leaving (vsv) and the budget that follows it.
+
+Every command explains its options with an example: vsvrisk COMMAND --help.
+
+Example: vsvrisk demo
+"""
+
 app = typer.Typer(
     name="vsvrisk",
-    help="Regional risk of early school leaving (vsv) and the budget that follows it.",
+    help=_HELP,
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -34,7 +41,10 @@ _MULTI_VALUE_OPTIONS = ("--school-years", "--compare")
 
 @app.callback()
 def _root() -> None:
-    """Regional risk of early school leaving (vsv) and the budget that follows it."""
+    """Regional risk of early school leaving (vsv) and the budget that follows it.
+
+    Example: vsvrisk demo
+    """
 
 
 def _expand_multi_value_options(argv: list[str]) -> list[str]:
@@ -54,15 +64,18 @@ def _expand_multi_value_options(argv: list[str]) -> list[str]:
 
 @app.command()
 def synth(
-    out: Annotated[Path, typer.Option(help="Output file: .parquet or .csv.")],
-    n_persons: Annotated[int, typer.Option(min=1, help="Persons per school year.")] = 100_000,
-    school_years: Annotated[Optional[list[int]], typer.Option(help="School years t (2019 = 2019/20); several may follow the flag.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the sample: same seed, same file.")] = 0,
-    truth: Annotated[str, typer.Option(help="nonlinear (default) or logistic (main effects only).")] = "nonlinear",
-    upper_age: Annotated[int, typer.Option(help="Population younger than this (23; 27 under the 2026 law).")] = 23,
-    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+    out: Annotated[Path, typer.Option(help="Output file: .parquet or .csv, e.g. --out cohorts.parquet")],
+    n_persons: Annotated[int, typer.Option(min=1, help="Persons per school year, e.g. --n-persons 1500000")] = 100_000,
+    school_years: Annotated[Optional[list[int]], typer.Option(help="School years t (2019 = 2019/20); several may follow the flag, e.g. --school-years 2018 2019")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the sample: same seed, same file, e.g. --seed 1")] = 0,
+    truth: Annotated[str, typer.Option(help="nonlinear (default) or logistic (main effects only), e.g. --truth logistic")] = "nonlinear",
+    upper_age: Annotated[int, typer.Option(help="Population younger than this (23; 27 under the 2026 law), e.g. --upper-age 27")] = 23,
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists, e.g. --overwrite")] = False,
 ) -> None:
-    """Generate a synthetic person-year table and print it against the published figures."""
+    """Generate a synthetic person-year table and print it against the published figures.
+
+    Example: vsvrisk synth --n-persons 1500000 --school-years 2018 2019 --seed 1 --out cohorts.parquet
+    """
     from rich.console import Console
 
     from vsvrisk.data import write_person_years
@@ -86,79 +99,42 @@ def synth(
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option(help="Folder for the demo's files (replaced on every run).")] = Path("out/demo"),
-    n_persons: Annotated[int, typer.Option(min=1_000, help="Persons per school year.")] = 200_000,
-    seed: Annotated[int, typer.Option(help="Seed of the synthetic population.")] = 1,
+    out: Annotated[Path, typer.Option(help="Folder for the demo's files (each subfolder replaced on every run), e.g. --out out/demo")] = Path("out/demo"),
+    n_persons: Annotated[int, typer.Option(min=1_000, help="Persons per school year (a few minutes at the default), e.g. --n-persons 50000")] = 200_000,
+    national: Annotated[bool, typer.Option(help="National size: 1.5 million persons per school year (overrides --n-persons; tens of minutes on two cores), e.g. --national")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic population: same seed, same cohorts, e.g. --seed 7")] = 1,
 ) -> None:
     """Run the main job end to end on embedded defaults (synthetic data, nothing to download).
 
-    Draws two synthetic cohorts, prints them against the published figures, trains the
-    logistic and LightGBM models out of time (2018/19 -> 2019/20) into the local MLflow
-    store, puts them side by side, and allocates the 2026 budget with the better one: first
-    for the previous year (the 2018/19 cohort), then for 2026 (the 2019/20 cohort) dampened
-    against it, so that every rule is at work; then audits the model for fairness, writes its
-    model card and the impact of modelling choices on the money. Example: vsvrisk demo
-    --n-persons 50000
+    Draws two synthetic cohorts and prints them against the published figures; trains the CBS
+    replica and LightGBM out of time (fitted on 2018/19, evaluated on 2019/20) into the local
+    MLflow store and puts them side by side; explains the better one (SHAP: national drivers,
+    every region, Rijnmond against Zuidoost-Brabant); allocates EUR 90 million with it, first
+    for a previous year (the 2018/19 cohort), then for 2026 (the 2019/20 cohort) dampened
+    against it; audits it for fairness, writes its model card and the impact of modelling
+    choices on the money. Ends with one summary: the models, the money, the reports, the UI.
+
+    Example: vsvrisk demo --n-persons 50000 --out out/demo
     """
-    import yaml
     from rich.console import Console
 
-    from vsvrisk import runs, tracking
-    from vsvrisk.data import write_person_years
-    from vsvrisk.synth import generate
+    from vsvrisk.demo import NATIONAL_N_PERSONS, print_summary, run_demo
 
     console = Console()
-    with console.status("drawing two synthetic cohorts (2018/19 and 2019/20)"):
-        frame = generate(n_persons, [2018, 2019], seed).frame
-        population = out / "population.parquet"
-        write_person_years(frame, population, overwrite=True)
-        for year in (2018, 2019):
-            write_person_years(frame[frame["school_year"] == year], out / f"cohort-{year}.parquet", overwrite=True)
-    print_figures(frame, console)
-    trained = {}
-    for name in ("logistic", "lightgbm"):
-        with console.status(f"training {name}") as status:
-            trained[name] = runs.train(runs.default_config(name), population, experiment="demo",
-                                       progress=lambda message: status.update(f"{name}: {message}"))
-        print_metrics(console, trained[name])
-    compare(experiment="demo", out=out / "compare", overwrite=True)
-    best = min(trained.values(), key=lambda run: run.result.evaluation.metrics["need_share_l1"])
-    console.print(f"allocating with {best.spec.name} (closest need shares to the truth), run {best.run_id[:8]}")
-    settings = yaml.safe_load(runs.default_config("allocation-2026").read_text(encoding="utf-8"))
-    previous_config = out / "allocation-previous.yaml"
-    previous_config.write_text(yaml.safe_dump({**settings, "previous": None}), encoding="utf-8")
-    current_config = out / "allocation-2026.yaml"
-    current_config.write_text(yaml.safe_dump({**settings, "previous": "allocation-previous/allocation.csv"}), encoding="utf-8")
-    for label, config, year, folder in (("the previous year", previous_config, 2018, "allocation-previous"),
-                                         ("2026, dampened against it", current_config, 2019, "allocation")):
-        with console.status(f"allocating {label}") as status:
-            runs.allocate_run(config, out / folder, run_id=best.run_id, data=out / f"cohort-{year}.parquet",
-                              overwrite=True, progress=lambda message: status.update(message))
-    print_allocation(console, out / "allocation")
-    from vsvrisk.audit import audit_run, card_run, impact_run
-
-    with console.status("auditing the model, its card, and the impact of modelling choices") as status:
-        audit_run(best.run_id, out / "audit", out / "cohort-2019.parquet", overwrite=True, n_boot=20,
-                  progress=lambda message: status.update(f"audit: {message}"))
-        card_run(best.run_id, out / "card", overwrite=True, audit=out / "audit")
-        impact_run(runs.default_config("impact"), out / "impact", overwrite=True,
-                   progress=lambda message: status.update(f"impact: {message}"))
-    for label, path in (("allocation report", out / "allocation" / "allocation.html"),
-                        ("fairness audit", out / "audit" / "audit.html"),
-                        ("impact of modelling choices", out / "impact" / "impact.html"),
-                        ("model card (Algoritmeregister)", out / "card" / "card.html"),
-                        ("models side by side", out / "compare" / "compare.html")):
-        console.print(f"{label:32} {path}")
-    console.print(f"MLflow store: {tracking.tracking_uri()}; open it with: .venv/bin/vsvrisk ui")
+    result = run_demo(out, NATIONAL_N_PERSONS if national else n_persons, seed, console=console)
+    print_summary(console, result)
 
 
 @app.command()
 def train(
-    config: Annotated[Path, typer.Option(help="Model spec (YAML), e.g. configs/lightgbm.yaml.")],
-    data: Annotated[Optional[Path], typer.Option(help="Person-year file with both cohorts; default: synthetic.")] = None,
-    experiment: Annotated[str, typer.Option(help="MLflow experiment.")] = "vsvrisk",
+    config: Annotated[Path, typer.Option(help="Model spec (YAML; see configs/), e.g. --config configs/lightgbm.yaml")],
+    data: Annotated[Optional[Path], typer.Option(help="Person-year file (parquet or csv) with both cohorts of the spec; default: the spec's synthetic population, e.g. --data cohorts.parquet")] = None,
+    experiment: Annotated[str, typer.Option(help="MLflow experiment to track the run in, e.g. --experiment models-2026")] = "vsvrisk",
 ) -> None:
-    """Fit a model on one cohort, evaluate it on another (out of time), track it in MLflow."""
+    """Fit a model on one cohort, evaluate it on another (out of time), track it in MLflow.
+
+    Example: vsvrisk train --config configs/cbs-replica.yaml --data cohorts.parquet
+    """
     from rich.console import Console
 
     from vsvrisk import runs, tracking
@@ -173,11 +149,14 @@ def train(
 
 @app.command()
 def compare(
-    experiment: Annotated[str, typer.Option(help="MLflow experiment.")] = "vsvrisk",
-    out: Annotated[Path, typer.Option(help="Folder for compare.html and compare.png.")] = Path("out/compare"),
-    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = True,
+    experiment: Annotated[str, typer.Option(help="MLflow experiment whose finished runs to compare, e.g. --experiment demo")] = "vsvrisk",
+    out: Annotated[Path, typer.Option(help="Folder for compare.html and compare.png, e.g. --out out/compare")] = Path("out/compare"),
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists (the default); to keep it and stop instead, e.g. --no-overwrite")] = True,
 ) -> None:
-    """Put the finished runs of an experiment side by side (terminal, HTML and PNG)."""
+    """Put the finished runs of an experiment side by side (terminal, HTML and PNG).
+
+    Example: vsvrisk compare --experiment demo --out out/compare
+    """
     from rich.console import Console
     from rich.table import Table
 
@@ -204,12 +183,12 @@ def compare(
 
 @app.command()
 def explain(
-    run: Annotated[str, typer.Option(help="Training run id (vsvrisk train prints it).")],
-    out: Annotated[Path, typer.Option(help="Output folder for drivers.csv, regions.csv, plots and explain.html.")],
-    data: Annotated[Optional[Path], typer.Option(help="Cohort to explain; default: the run's synthetic population.")] = None,
-    compare: Annotated[Optional[list[int]], typer.Option(help="Two region codes: region A against region B (--compare 29 37).")] = None,
-    person_level_plots: Annotated[bool, typer.Option(help="Also draw beeswarm and dependence plots; they show individual persons, so use this only inside the secure environment.")] = False,
-    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+    run: Annotated[str, typer.Option(help="Training run id (vsvrisk train prints it), e.g. --run 3ffaa558")],
+    out: Annotated[Path, typer.Option(help="Output folder for drivers.csv, regions.csv, plots and explain.html, e.g. --out out/explain")],
+    data: Annotated[Optional[Path], typer.Option(help="Cohort to explain (parquet or csv; the target may be missing); default: the run's synthetic population, e.g. --data cohort-2019.parquet")] = None,
+    compare: Annotated[Optional[list[int]], typer.Option(help="Two region codes: why region A needs more (or less) than region B, e.g. --compare 29 37")] = None,
+    person_level_plots: Annotated[bool, typer.Option(help="Also draw beeswarm and dependence plots; they show individual persons, so use this only inside the secure environment, e.g. --person-level-plots")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists, e.g. --overwrite")] = False,
 ) -> None:
     """Why the model predicts what it does: national drivers (SHAP) and why region A needs more than B.
 
@@ -231,14 +210,19 @@ def explain(
 
 @app.command()
 def allocate(
-    config: Annotated[Path, typer.Option(help="Allocation config (YAML), e.g. configs/allocation-2026.yaml.")],
-    out: Annotated[Path, typer.Option(help="Output folder for allocation.csv/.xlsx/.html and manifest.json.")],
-    need: Annotated[Optional[Path], typer.Option(help="Need table: region_code,need for all 40 regions.")] = None,
-    run: Annotated[Optional[str], typer.Option(help="Training run id whose model scores the cohort.")] = None,
-    data: Annotated[Optional[Path], typer.Option(help="Person-year cohort to score (with --run); default: the run's evaluation cohort.")] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+    config: Annotated[Path, typer.Option(help="Allocation config (YAML), e.g. --config configs/allocation-2026.yaml")],
+    out: Annotated[Path, typer.Option(help="Output folder for allocation.csv/.xlsx/.html and manifest.json, e.g. --out report/")],
+    need: Annotated[Optional[Path], typer.Option(help="Need table (csv: region_code,need for all 40 regions), instead of --run, e.g. --need need.csv")] = None,
+    run: Annotated[Optional[str], typer.Option(help="Training run id whose model scores the cohort (instead of --need), e.g. --run 3ffaa558")] = None,
+    data: Annotated[Optional[Path], typer.Option(help="Person-year cohort to score (with --run); default: the run's evaluation cohort, e.g. --data cohort-2019.parquet")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists, e.g. --overwrite")] = False,
 ) -> None:
-    """Split the budget over the 40 regions by need, under the config's rules, with a report."""
+    """Split the budget over the 40 regions by need, under the config's rules, with a report.
+
+    Need comes from a need table (--need) or from a trained model scoring a cohort (--run).
+
+    Example: vsvrisk allocate --config configs/allocation-2026.yaml --run 3ffaa558 --out report/
+    """
     from rich.console import Console
 
     from vsvrisk import runs
@@ -252,11 +236,11 @@ def allocate(
 
 @app.command()
 def audit(
-    run: Annotated[str, typer.Option(help="Training run id (vsvrisk train prints it).")],
-    out: Annotated[Path, typer.Option(help="Output folder for audit.csv, audit.html and manifest.json.")],
-    data: Annotated[Optional[Path], typer.Option(help="Cohort with known vsv to audit; default: the run's evaluation cohort.")] = None,
-    n_boot: Annotated[int, typer.Option(min=0, help="Bootstrap samples for the intervals of the group metrics.")] = 100,
-    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+    run: Annotated[str, typer.Option(help="Training run id (vsvrisk train prints it), e.g. --run 3ffaa558")],
+    out: Annotated[Path, typer.Option(help="Output folder for audit.csv, audit.html and manifest.json, e.g. --out out/audit")],
+    data: Annotated[Optional[Path], typer.Option(help="Cohort with known vsv and migration background to audit; default: the run's evaluation cohort, e.g. --data cohort-2019.parquet")] = None,
+    n_boot: Annotated[int, typer.Option(min=0, help="Bootstrap samples for the intervals of the group metrics (0: no intervals), e.g. --n-boot 200")] = 100,
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists, e.g. --overwrite")] = False,
 ) -> None:
     """Whom the model is unfair to: calibration, AUC and selection per group, flagged outside 0.8-1.25.
 
@@ -274,9 +258,9 @@ def audit(
 
 @app.command()
 def impact(
-    config: Annotated[Path, typer.Option(help="Impact config (YAML), e.g. configs/impact.yaml.")],
-    out: Annotated[Path, typer.Option(help="Output folder for impact.csv, impact.png, impact.html.")],
-    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+    config: Annotated[Path, typer.Option(help="Impact config (YAML), e.g. --config configs/impact.yaml")],
+    out: Annotated[Path, typer.Option(help="Output folder for impact.csv, impact.png, impact.html, e.g. --out out/impact")],
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists, e.g. --overwrite")] = False,
 ) -> None:
     """What each modelling choice does to every region's share and euros, against the baseline.
 
@@ -294,9 +278,9 @@ def impact(
 
 @app.command()
 def card(
-    run: Annotated[str, typer.Option(help="Training run id.")],
-    out: Annotated[Path, typer.Option(help="Output folder for card.yaml and card.html.")],
-    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+    run: Annotated[str, typer.Option(help="Training run id (its audit, if logged, fills the fairness fields), e.g. --run 3ffaa558")],
+    out: Annotated[Path, typer.Option(help="Output folder for card.yaml and card.html, e.g. --out out/card")],
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists, e.g. --overwrite")] = False,
 ) -> None:
     """A model card in the fields of the Dutch Algoritmeregister, from the run and its audit.
 
@@ -310,9 +294,14 @@ def card(
 
 @app.command()
 def ui(
-    port: Annotated[int, typer.Option(help="Port of the MLflow UI.")] = 5000,
+    port: Annotated[int, typer.Option(help="Port of the MLflow UI on 127.0.0.1, e.g. --port 5001")] = 5000,
 ) -> None:
-    """Start the MLflow UI on the same store as train (one worker: the UI is heavy)."""
+    """Start the MLflow UI on the same store as train (one worker: the UI is heavy).
+
+    The store is sqlite:///mlflow.db in the working directory unless MLFLOW_TRACKING_URI says otherwise.
+
+    Example: vsvrisk ui --port 5001
+    """
     import subprocess
 
     from vsvrisk import tracking
