@@ -30,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _reference import raw_lightgbm_fits  # experiments/: the script's own folder
+
 GIB = 1024**3
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,13 +42,8 @@ def _peak_rss(who=resource.RUSAGE_SELF) -> float:
 
 def _raw_reference(population: Path, cohort: Path, args) -> dict:
     """Plain lightgbm.train (same matrices, split, early stopping) + pred_contrib on the cohort."""
-    import lightgbm
-    import numpy as np
-    from sklearn.model_selection import train_test_split
-
     from vsvrisk.data import read_person_years
-    from vsvrisk.features import build_feature_pipeline
-    from vsvrisk.models import LIGHTGBM_DEFAULTS, RiskModel, load_model_spec
+    from vsvrisk.models import RiskModel, load_model_spec
 
     spec = load_model_spec(ROOT / "configs" / "lightgbm.yaml")
     frame = read_person_years(population)
@@ -54,24 +51,9 @@ def _raw_reference(population: Path, cohort: Path, args) -> dict:
     scored = read_person_years(cohort)
     groups = RiskModel.from_spec(spec).model_groups(frame)
     scored_groups = RiskModel.from_spec(spec).model_groups(scored)
-    rng = np.random.RandomState(spec.seed)
     train_s, shap_s, rows_timed, rows_all = 0.0, 0.0, 0, 0
-    for group in spec.features:
-        seed = int(rng.randint(0, 2**31 - 1))  # the library's per-group seed
-        rows = groups == group
-        y = frame.loc[rows, "vsv"].astype(bool).to_numpy()
-        pipeline = build_feature_pipeline(spec.feature_spec(group))
-        matrix = pipeline.fit_transform(frame.loc[rows])
-        train_idx, valid_idx = train_test_split(np.arange(len(y)), test_size=spec.validation_fraction,
-                                                stratify=y, random_state=seed)
-        params = {**LIGHTGBM_DEFAULTS, "random_state": seed, **spec.params, "objective": "binary"}
-        rounds = params.pop("n_estimators")
-        start = time.perf_counter()
-        train = lightgbm.Dataset(matrix.iloc[train_idx], y[train_idx])
-        valid = lightgbm.Dataset(matrix.iloc[valid_idx], y[valid_idx], reference=train)
-        booster = lightgbm.train(params, train, num_boost_round=rounds, valid_sets=[valid],
-                                 callbacks=[lightgbm.early_stopping(spec.early_stopping_rounds, verbose=False)])
-        train_s += time.perf_counter() - start
+    for group, pipeline, booster, seconds in raw_lightgbm_fits(spec, frame, groups):
+        train_s += seconds
         to_explain = pipeline.transform(scored.loc[scored_groups == group])
         timed = to_explain if args.raw_full else to_explain.iloc[: args.raw_rows]
         start = time.perf_counter()

@@ -5,8 +5,9 @@ Two synthetic cohorts (2018/19 and 2019/20) -> the CBS replica and LightGBM, eac
 side -> the better one (need shares closest to the truth) explained, and used to allocate the
 EUR 90 million: first for a previous year (the 2018/19 cohort), then for 2026 (the 2019/20
 cohort) dampened against it -> its fairness audit, its model card, and the impact of modelling
-choices on the money (``configs/impact.yaml``, on cohorts no larger than the demo's). Every step is a library call; this module only sequences them, shows an
-overall progress bar with the current step's message, and prints one summary at the end.
+choices on the money (``configs/impact.yaml``, on cohorts no larger than the demo's). Every
+step is a library call; this module only sequences them, shows an overall progress bar with
+the current step's message, and prints one summary at the end.
 """
 
 from __future__ import annotations
