@@ -8,6 +8,7 @@ and one HTML page, for a tracked training run. :class:`FastTreeShap` is the exac
 that the LightGBM models are explained with (equal to LightGBM's ``pred_contrib``, faster).
 """
 
+from vsvrisk.explain.aggregates import ShapAggregates, aggregate_shap
 from vsvrisk.explain.drivers import (
     MIX_TERM,
     compare_regions,
@@ -16,7 +17,7 @@ from vsvrisk.explain.drivers import (
     regional_decomposition,
 )
 from vsvrisk.explain.fast_treeshap import FastTreeShap, fast_pred_contrib
-from vsvrisk.explain.shap_values import CHUNK_SIZE, ShapAggregates, aggregate_shap, shap_values, variables_of_columns
+from vsvrisk.explain.shap_values import CHUNK_SIZE, shap_values, variables_of_columns
 from vsvrisk.explain.workflow import explain_run
 
 __all__ = [

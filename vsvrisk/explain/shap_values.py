@@ -28,13 +28,14 @@ that group's rows. :mod:`vsvrisk.explain.drivers` turns the base difference betw
 and the nation into the explicit ``model_group_mix`` term.
 
 Memory stays bounded: rows go through the features and the learner ``chunk_size`` at a time;
-:func:`aggregate_shap` keeps sums per region only (and a sample of rows for the plots).
+:func:`~vsvrisk.explain.aggregate_shap` (:mod:`vsvrisk.explain.aggregates`) keeps sums per region only
+(and a sample of rows for the plots).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -44,7 +45,7 @@ from sklearn.linear_model import LogisticRegression
 
 from vsvrisk.exceptions import ConfigError, SchemaError
 
-__all__ = ["CHUNK_SIZE", "variables_of_columns", "shap_values", "aggregate_shap", "ShapAggregates"]
+__all__ = ["CHUNK_SIZE", "variables_of_columns", "shap_values"]
 
 #: Rows per chunk: 500,000 rows of contributions are some 80 MB. Fast TreeSHAP shares work
 #: between the rows of a chunk, so larger chunks are faster (a national cohort is 1.5 M).
@@ -315,156 +316,9 @@ def shap_values(model, X: pd.DataFrame, *, background: pd.DataFrame | None = Non
     return values
 
 
-@dataclass
-class ShapAggregates:
-    """Sums of SHAP values over a frame, per region and per model group (no person rows).
-
-    ``sums`` (index: region) holds, per region, the sums of each variable's contribution and
-    of ``base``, ``margin``, ``probability`` (the model's probability, calibrated if the model
-    is) and ``link_at_mean`` (each person's probability at the national mean margin).
-    ``secant_sums`` holds the same contributions and ``base`` weighted by each person's secant
-    slope, and ``secant`` (the sum of the slopes): what the need-share split needs
-    (:func:`vsvrisk.explain.regional_decomposition`). ``abs_sums`` (index: model group) holds the
-    sums of |contribution| per variable, ``group_sizes`` the rows per group. ``levels`` holds
-    per model group, variable and level the number of persons and the sum of contributions.
-    ``sample`` holds the per-row values (as :func:`shap_values`) of a random sample of rows and
-    ``sample_values`` the variables' values of those rows per group: person-level, for the
-    plots, never written as a table.
-    """
-
-    by: str
-    variables: list
-    groups: tuple
-    model_variables: dict
-    n_persons: pd.Series
-    sums: pd.DataFrame
-    secant_sums: pd.DataFrame
-    abs_sums: pd.DataFrame
-    group_sizes: pd.Series
-    levels: pd.DataFrame
-    national_mean_margin: float
-    sample: pd.DataFrame
-    sample_values: dict = field(default_factory=dict)
-
-
 def _level_label(value, missing: str) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return missing
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
     return str(value)
-
-
-def _level_sums(values: pd.Series, contributions: np.ndarray, missing: str) -> pd.DataFrame:
-    """Persons and summed contribution per level of one variable (grouped on the raw values)."""
-    summed = pd.Series(contributions, index=values.index).groupby(
-        values, dropna=False, observed=True, sort=True).agg(["size", "sum"])
-    summed.index = [_level_label(v, missing) for v in summed.index]
-    return summed.rename_axis("level").reset_index()
-
-
-def _summed(parts: list, columns: list, index: pd.Index) -> pd.DataFrame:
-    total = pd.concat(parts).groupby(level=0).sum() if parts else pd.DataFrame(columns=range(len(columns)))
-    return total.set_axis(columns, axis=1).reindex(index, fill_value=0.0)
-
-
-def aggregate_shap(model, X: pd.DataFrame, *, by: str = "region_code", chunk_size: int = CHUNK_SIZE,
-                   sample_size: int = 20_000, random_state: int = 0) -> ShapAggregates:
-    """Sum SHAP values per region and per model group, chunk by chunk.
-
-    Two passes over ``X``: a cheap one for the national mean margin (and, for a logistic
-    model, the column means that centre its contributions), then the SHAP pass. Only sums
-    are kept, plus ``sample_size`` random rows for the plots, so memory does not grow with
-    the number of rows beyond ``X`` itself.
-
-    Parameters
-    ----------
-    model : RiskModel
-    X : DataFrame
-        Person-year rows (usually one cohort, the whole nation).
-    by : str, default="region_code"
-        The column the sums are taken per.
-    chunk_size : int, default=500_000
-    sample_size : int, default=20_000
-        Rows whose per-row values are kept for the beeswarm and dependence plots (0: none).
-    random_state : int, default=0
-        Seed of that sample.
-
-    Returns
-    -------
-    ShapAggregates
-
-    Examples
-    --------
-    >>> from vsvrisk.models import RiskModel
-    >>> from vsvrisk.synth import generate
-    >>> frame = generate(5_000, school_years=[2019], seed=1).frame
-    >>> model = RiskModel("logistic", {"vo": ["age_group", "vo_type"],
-    ...                                "mbo": ["age_group", "mbo_level"]}).fit(frame)
-    >>> aggregates = aggregate_shap(model, frame, sample_size=100)
-    >>> int(aggregates.n_persons.sum()), len(aggregates.sample)
-    (5000, 100)
-    """
-    if by not in X:
-        raise SchemaError(f"column '{by}' not found in X: it is what the sums are taken per")
-    if X[by].isna().any():
-        raise SchemaError(f"column '{by}' is missing for {int(X[by].isna().sum())} rows: every row needs a {by}")
-    explainers, union, groups = _explainers(model, X)
-    mean_margin = _fit_means(explainers, X, groups, chunk_size)
-    n_union = len(union)
-    keys = X[by].to_numpy()
-    chosen = np.zeros(len(X), dtype=bool)
-    if sample_size > 0:
-        rng = np.random.default_rng(random_state)
-        chosen[rng.choice(len(X), size=min(sample_size, len(X)), replace=False)] = True
-    sums, secant_sums, abs_sums = [], [], {g: np.zeros(n_union) for g in explainers}
-    levels, sample_rows, sample_values = [], [], {g: [] for g in explainers}
-    for rows, group, mask, prepared, contributions, base in _explained_chunks(explainers, X, groups, chunk_size):
-        explainer = explainers[group]
-        margin = base + contributions.sum(axis=1)
-        probability = explainer.link(margin)
-        at_mean = float(explainer.link(np.array([mean_margin]))[0])
-        gap = margin - mean_margin
-        # The secant of the link between the national mean margin and this person's margin:
-        # p - link(mean) = slope * (margin - mean) exactly, which is what lets the need share
-        # be split over the same terms as the log-odds (see drivers.regional_decomposition).
-        # A person at the mean margin has p = link(mean): slope 0 loses nothing.
-        slope = np.divide(probability - at_mean, gap, out=np.zeros_like(gap), where=np.abs(gap) > 1e-12)
-        region = keys[rows][mask]
-        plain = np.column_stack([contributions, base, margin, probability, np.full(len(base), at_mean)])
-        weighted = np.column_stack([contributions * slope[:, None], base * slope, slope])
-        sums.append(pd.DataFrame(plain).groupby(region).sum())
-        secant_sums.append(pd.DataFrame(weighted).groupby(region).sum())
-        abs_sums[group] += np.abs(contributions).sum(axis=0)
-        for variable in explainer.variables:
-            summed = _level_sums(prepared[variable], contributions[:, union.index(variable)],
-                                 explainer.missing_label(variable))
-            summed.insert(0, "variable", variable)
-            summed.insert(0, "model_group", group)
-            levels.append(summed)
-        picked = chosen[rows][mask]
-        if picked.any():
-            values = prepared.iloc[np.flatnonzero(picked)]
-            part = pd.DataFrame(np.column_stack([contributions[picked], base[picked], margin[picked]]),
-                                index=values.index, columns=[*union, "base", "margin"])
-            part.insert(0, "model_group", group)
-            sample_rows.append(part)
-            sample_values[group].append(explainer.as_levels(values))
-    # Everything was summed chunk by chunk into small tables: regions x terms, never rows.
-    regions = pd.Index(sorted(pd.unique(keys)), name=by)
-    level_columns = ["model_group", "variable", "level", "size", "sum"]
-    level_table = (pd.concat(levels) if levels else pd.DataFrame(columns=level_columns)).groupby(
-        level_columns[:3], sort=False, as_index=False)[["size", "sum"]].sum()
-    sample = pd.concat(sample_rows) if sample_rows else pd.DataFrame(columns=["model_group", *union, "base", "margin"])
-    return ShapAggregates(
-        by=by, variables=union, groups=tuple(explainers),
-        model_variables={g: list(e.variables) for g, e in explainers.items()},
-        n_persons=pd.Series(keys).value_counts().reindex(regions, fill_value=0).rename("n_persons"),
-        sums=_summed(sums, [*union, "base", "margin", "probability", "link_at_mean"], regions),
-        secant_sums=_summed(secant_sums, [*union, "base", "secant"], regions),
-        abs_sums=pd.DataFrame(abs_sums, index=union).T,
-        group_sizes=pd.Series({g: int((groups == g).sum()) for g in explainers}, name="n_persons"),
-        levels=level_table.rename(columns={"size": "n_persons", "sum": "sum_contribution"}),
-        national_mean_margin=mean_margin, sample=sample,
-        sample_values={g: pd.concat(parts) for g, parts in sample_values.items() if parts},
-    )

@@ -223,10 +223,20 @@ def explain_run(
 
     from vsvrisk._atomic import atomic_output
     from vsvrisk.explain import plots
-    from vsvrisk.explain.drivers import (compare_regions, level_contributions, national_drivers,
-                                         regional_decomposition)
-    from vsvrisk.explain.shap_values import CHUNK_SIZE, aggregate_shap
-    from vsvrisk.report import add_outputs, assert_no_person_rows, build_manifest, write_manifest
+    from vsvrisk.explain.aggregates import aggregate_shap
+    from vsvrisk.explain.drivers import (
+        compare_regions,
+        level_contributions,
+        national_drivers,
+        regional_decomposition,
+    )
+    from vsvrisk.explain.shap_values import CHUNK_SIZE
+    from vsvrisk.report import (
+        add_outputs,
+        assert_no_person_rows,
+        build_manifest,
+        write_manifest,
+    )
 
     step = progress or (lambda message: None)
     if isinstance(disclosure_threshold, bool) or not isinstance(disclosure_threshold, int) or disclosure_threshold < 1:
