@@ -19,6 +19,18 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
+def refuse_existing(path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Raise :class:`OutputExistsError` if ``path`` exists and may not be replaced.
+
+    Workflows call it before any expensive work, so that a wrong ``--out`` fails at once;
+    :func:`atomic_output` calls it again when the output is written.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"output {path} exists already: choose another path or pass --overwrite")
+    return path
+
+
 @contextmanager
 def atomic_output(path: str | os.PathLike, *, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary path that becomes ``path`` only if the block succeeds.
@@ -49,11 +61,7 @@ def atomic_output(path: str | os.PathLike, *, overwrite: bool = False) -> Iterat
     >>> target.read_text()
     'done'
     """
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise OutputExistsError(
-            f"output {path} exists already: choose another path or pass --overwrite"
-        )
+    path = refuse_existing(path, overwrite=overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     os.close(fd)

@@ -213,12 +213,10 @@ def card_run(run_id: str, out: str | os.PathLike, overwrite: bool = False, *, au
     import yaml
 
     from vsvrisk.audit.html import render_card_html, write_output_folder
-    from vsvrisk.exceptions import OutputExistsError
+    from vsvrisk._atomic import refuse_existing
     from vsvrisk.report import build_manifest
 
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise OutputExistsError(f"output folder {out} exists already: choose another or pass --overwrite")
+    out = refuse_existing(out, overwrite=overwrite)  # before any work is done
     card = model_card(run_id, audit=audit)
     audit_input = audit if isinstance(audit, (str, os.PathLike)) and Path(audit).is_file() else None
     manifest = build_manifest(inputs={"audit": audit_input}, config=None, model_run_id=run_id, seed=None,

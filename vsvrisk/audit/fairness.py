@@ -409,14 +409,12 @@ def audit_run(run_id: str, out: str | os.PathLike, data: str | os.PathLike | Non
     from vsvrisk import tracking
     from vsvrisk.audit.html import render_audit_html, write_output_folder
     from vsvrisk.data import read_person_years
-    from vsvrisk.exceptions import OutputExistsError
+    from vsvrisk._atomic import refuse_existing
     from vsvrisk.report import build_manifest
     from vsvrisk.runs import load_model, load_spec, load_training_data
 
     step = progress or (lambda message: None)
-    out = Path(out)
-    if out.exists() and not overwrite:  # refuse before any work is done
-        raise OutputExistsError(f"output folder {out} exists already: choose another or pass --overwrite")
+    out = refuse_existing(out, overwrite=overwrite)  # before any work is done
     spec = load_spec(run_id)
     model = load_model(run_id)
     if data is not None:

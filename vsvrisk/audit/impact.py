@@ -199,12 +199,10 @@ def impact_run(config, out: str | os.PathLike, overwrite: bool = False, *, progr
         The output folder.
     """
     from vsvrisk.audit.html import impact_figure, render_impact_html, write_output_folder
-    from vsvrisk.exceptions import OutputExistsError
+    from vsvrisk._atomic import refuse_existing
     from vsvrisk.report import build_manifest
 
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise OutputExistsError(f"output folder {out} exists already: choose another or pass --overwrite")
+    out = refuse_existing(out, overwrite=overwrite)  # before any work is done
     settings = load_impact_config(config)
     table = impact(settings, progress=progress)
     descriptions = {a.name: a.description for a in settings.alternatives}

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vsvrisk.exceptions import ConfigError, OutputExistsError
+from vsvrisk._atomic import refuse_existing
+from vsvrisk.exceptions import ConfigError
 
 __all__ = ["allocate_run"]
 
@@ -140,8 +141,7 @@ def allocate_run(
         raise ConfigError("give either --need FILE or --run RUN_ID (with or without --data), not both or neither")
     if data is not None and run_id is None:
         raise ConfigError("--data needs --run: the cohort is scored with a model run")
-    if out.exists() and not overwrite:  # refuse before any work is done
-        raise OutputExistsError(f"output folder {out} exists already: choose another or pass --overwrite")
+    refuse_existing(out, overwrite=overwrite)  # before any work is done
     settings = load_allocation_config(config)
     rules = settings.rules()
     previous = read_previous_allocation(settings.previous) if settings.previous is not None else None
