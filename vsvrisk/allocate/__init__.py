@@ -4,28 +4,22 @@ A pure library: nothing here reads a model or writes a report.
 
 - :mod:`~vsvrisk.allocate.rules`: :class:`AllocationRules` and :func:`allocate` -- the rules
   of section 9, solved exactly, rounded to whole euros by largest remainder.
-- :mod:`~vsvrisk.allocate.need`: need per region from a csv, from predictions (scenarios
-  ``all`` and ``top_share``), and last year's amounts.
+- :mod:`~vsvrisk.allocate.need`: need per region from predictions (scenarios ``all`` and
+  ``top_share``); :mod:`~vsvrisk.allocate.tables`: need from a csv, and last year's amounts.
 - :mod:`~vsvrisk.allocate.uncertainty`: Poisson bootstrap of need over persons and the
   intervals that the rules give on it.
 - :mod:`~vsvrisk.allocate.config`: the YAML config (:class:`AllocationConfig`).
 """
 
 from vsvrisk.allocate.config import AllocationConfig, load_allocation_config
-from vsvrisk.allocate.need import (
-    Scenario,
-    TopShare,
-    need_from_predictions,
-    need_from_table,
-    parse_scenario,
-    read_previous_allocation,
-)
+from vsvrisk.allocate.need import Scenario, TopShare, need_from_predictions, parse_scenario
 from vsvrisk.allocate.rules import (
     AllocationRules,
     InfeasibleRulesError,
     allocate,
     largest_remainder,
 )
+from vsvrisk.allocate.tables import need_from_table, read_previous_allocation
 from vsvrisk.allocate.uncertainty import (
     allocation_intervals,
     bootstrap_need,

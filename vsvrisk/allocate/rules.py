@@ -29,7 +29,7 @@ import pandas as pd
 from pydantic import Field, ValidationError
 
 from vsvrisk.config import StrictModel, format_validation_error
-from vsvrisk.allocate.need import region_values
+from vsvrisk.allocate.tables import region_values
 from vsvrisk.data.regions import REGION_CODES, regions
 from vsvrisk.exceptions import AllocationError
 
