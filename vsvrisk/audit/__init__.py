@@ -21,8 +21,9 @@ from vsvrisk.audit.drift import (
     drift_warnings,
     population_stability_index,
 )
-from vsvrisk.audit.fairness import BAND, CHARACTERISTICS, AuditResult, audit_predictions, audit_run
+from vsvrisk.audit.fairness import BAND, CHARACTERISTICS, AuditResult, audit_predictions
 from vsvrisk.audit.impact import Alternative, ImpactConfig, impact, impact_run, load_impact_config
+from vsvrisk.audit.workflow import audit_run
 
 __all__ = [
     "BAND",

@@ -27,11 +27,9 @@ persons is still resampled person by person.
 
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass, field
 from itertools import combinations
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -44,7 +42,7 @@ from vsvrisk.evaluate.validation import _wealth_group
 from vsvrisk.exceptions import ConfigError, SchemaError
 from vsvrisk.report import suppress_small_cells
 
-__all__ = ["AuditResult", "audit_predictions", "audit_run", "CHARACTERISTICS", "BAND"]
+__all__ = ["AuditResult", "audit_predictions", "CHARACTERISTICS", "BAND"]
 
 #: The characteristics audited, in the order they are reported.
 CHARACTERISTICS = ("migration_background", "gender", "urbanisation", "wealth_group")
@@ -374,71 +372,3 @@ def _level_rank(characteristic: str, level: str) -> tuple:
         order = list(_LEVELS.get(name, ()))
         rank.append((order.index(value), "") if value in order else (len(order), value))
     return tuple(rank)
-
-
-def audit_run(run_id: str, out: str | os.PathLike, data: str | os.PathLike | None = None, overwrite: bool = False,
-              *, n_boot: int = 100, random_state: int = 0, threshold: int = 10, top_share: float = 0.4,
-              progress=None) -> Path:
-    """Audit a training run's model on a cohort and write ``audit.csv``, ``audit.html``, ``manifest.json``.
-
-    The folder appears whole or not at all; the csv and html hold no timestamp (only the
-    manifest does), so the same run, data and seed give identical files. The folder is also
-    logged to the run in MLflow (``audit/``), where :func:`model_card` finds it.
-
-    Parameters
-    ----------
-    run_id : str
-        A training run (``vsvrisk train``).
-    out : path
-        The output folder; refused if it exists, unless ``overwrite``.
-    data : path, optional
-        A person-year file with ``vsv``; without it, the run's own synthetic evaluation cohort.
-    overwrite : bool, default=False
-    n_boot, random_state, threshold, top_share
-        As in :func:`audit_predictions`.
-    progress : callable, optional
-        Called with a short description before each step.
-
-    Returns
-    -------
-    Path
-        The output folder.
-    """
-    from mlflow import MlflowClient
-
-    from vsvrisk import tracking
-    from vsvrisk.audit.html import render_audit_html, write_output_folder
-    from vsvrisk.data import read_person_years
-    from vsvrisk._atomic import refuse_existing
-    from vsvrisk.report import build_manifest
-    from vsvrisk.runs import load_model, load_spec, load_training_data
-
-    step = progress or (lambda message: None)
-    out = refuse_existing(out, overwrite=overwrite)  # before any work is done
-    spec = load_spec(run_id)
-    model = load_model(run_id)
-    if data is not None:
-        step("reading the cohort")
-        cohort = read_person_years(data, upper_age=spec.upper_age, require_target=True)
-    else:
-        step("drawing the run's synthetic evaluation cohort")
-        frame, _ = load_training_data(spec, None)
-        cohort = frame[frame["school_year"] == spec.data.eval_year].reset_index(drop=True)
-    step(f"auditing {len(cohort):,} persons ({n_boot} bootstrap samples)")
-    result = audit_predictions(cohort, model.predict_risk(cohort), n_boot=n_boot, random_state=random_state,
-                               threshold=threshold, top_share=top_share)
-    cohort_text = str(data) if data is not None else f"the run's synthetic evaluation cohort {spec.data.eval_year}"
-    facts = {"Model run": run_id, "Model": f"{spec.name} ({spec.learner})", "Cohort": cohort_text}
-    manifest = build_manifest(inputs={"data": data}, config=result.settings, model_run_id=run_id, seed=random_state,
-                              extra={"references": result.references, "skipped": result.skipped, "cutoff": result.cutoff,
-                                     "findings": result.findings()})
-    step("writing the reports")
-    write_output_folder(out, {
-        "audit.csv": lambda path: result.table.to_csv(path, index=False, float_format="%.6g", lineterminator="\n"),
-        "audit.html": lambda path: path.write_text(render_audit_html(result, facts), encoding="utf-8"),
-    }, manifest, tables=(result.table,), overwrite=overwrite)
-    # Through the client, not start_run: reopening the finished training run would mark it
-    # FAILED if logging broke off, and the audit says nothing about how training went.
-    tracking.configure()
-    MlflowClient().log_artifacts(run_id, str(out), artifact_path="audit")
-    return out
