@@ -146,6 +146,9 @@ class OutOfTimeResult:
     eval_year: int
     n_train: int
     n_eval: int
+    #: The predicted risks of the evaluation cohort, in its row order (kept in memory for the
+    #: caller's plots and checks; never tracked or written).
+    p_eval: np.ndarray | None = None
 
 
 def _cohort(frame: pd.DataFrame, year: int, what: str) -> pd.DataFrame:
@@ -172,8 +175,10 @@ def out_of_time(model, frame: pd.DataFrame, train_year: int, eval_year: int) -> 
     train = _cohort(frame, train_year, "train")
     evaluation_cohort = _cohort(frame, eval_year, "eval")
     fitted = clone(model).fit(train)
-    evaluation = evaluate_predictions(evaluation_cohort, fitted.predict_risk(evaluation_cohort))
-    return OutOfTimeResult(fitted, evaluation, train_year, eval_year, len(train), len(evaluation_cohort))
+    p = fitted.predict_risk(evaluation_cohort)
+    evaluation = evaluate_predictions(evaluation_cohort, p)
+    return OutOfTimeResult(fitted, evaluation, train_year, eval_year, len(train), len(evaluation_cohort),
+                           np.asarray(p))
 
 
 def grouped_cross_validation(model, cohort: pd.DataFrame, *, n_splits: int = 5, groups: str = "region_code") -> pd.DataFrame:

@@ -148,7 +148,7 @@ def train(
         mlflow.log_metrics({k: float(v) for k, v in evaluation.metrics.items() if pd.notna(v)})
         mlflow.log_metrics({"n_train": result.n_train, "n_eval": result.n_eval})
         evaluation_cohort = frame[frame["school_year"] == spec.data.eval_year]
-        p = result.model.predict_risk(evaluation_cohort)
+        p = result.p_eval  # the same rows in the same order as out_of_time scored them
         tracking.log_figure(calibration_figure(evaluation_cohort, p), "plots/calibration.png")
         tracking.log_figure(roc_figure(evaluation_cohort, p), "plots/roc.png")
         tracking.log_figure(regional_oe_figure(evaluation.by_region, region_names()), "plots/regional_oe.png")
