@@ -21,7 +21,8 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from vsvrisk._atomic import atomic_output
 from vsvrisk.report import add_outputs, assert_no_person_rows, write_manifest
-from vsvrisk.report.html import _CSS, _svg
+from vsvrisk.report.charts import figure_svg
+from vsvrisk.report.html import _CSS
 
 __all__ = ["render_audit_html", "render_impact_html", "render_card_html", "write_output_folder", "impact_figure"]
 
@@ -90,7 +91,7 @@ def _forest(table: pd.DataFrame, band) -> str:
     ax.set_ylim(-0.6, len(data) - 0.4)
     ax.set_xlabel("observed/expected, relative to the reference group (log scale; band: 0.8–1.25)")
     ax.spines[["top", "right"]].set_visible(False)
-    return _svg(fig)
+    return figure_svg(fig)
 
 
 def _rated(value, ratio, outside: bool, low=None, high=None, pattern: str = "{:.1%}") -> str:
@@ -245,7 +246,7 @@ def render_impact_html(table: pd.DataFrame, alternatives: Mapping[str, str], fac
                 '<table class="data wrap"><thead><tr><th>Alternative</th><th>What changes</th><th class="num">Euros moved'
                 "</th><th>Largest gain</th><th>Largest loss</th></tr></thead><tbody>" + "".join(summary)
                 + "</tbody></table>",
-                "<h2>Change per region</h2>", f"<figure>{_svg(impact_figure(table))}</figure>",
+                "<h2>Change per region</h2>", f"<figure>{figure_svg(impact_figure(table))}</figure>",
                 '<div class="scroll"><table class="data"><thead><tr><th>Code</th><th>Region</th>'
                 f'<th class="num">Baseline</th>{head}</tr></thead><tbody>' + "".join(rows) + "</tbody></table></div>",
                 "<h2>How this was made</h2>", _facts(facts.items())]

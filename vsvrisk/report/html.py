@@ -7,20 +7,15 @@ mailed on as one file. Every piece of text is escaped.
 
 from __future__ import annotations
 
-import io
 import math
-import re
 from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-import matplotlib
-import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
 
 from vsvrisk.exceptions import AllocationError
+from vsvrisk.report.charts import change_chart, share_chart
 
 __all__ = ["render_allocation_html", "column_kind"]
 
@@ -31,7 +26,6 @@ _LABELS = {
 }
 _BINDING = {"none": "", "floor": "minimum", "lower_band": "max. down",
             "upper_band": "max. up"}
-_UP, _DOWN, _BAR = "#1b7837", "#c2571a", "#4a6fa5"
 
 
 def column_kind(name: str) -> str:
@@ -76,65 +70,6 @@ def _points(value: Any) -> str:
     if _missing(value):
         return "–"
     return f"{'+' if value > 0 else ''}{value:.1f}%".replace("-", "−")
-
-
-def _svg(fig: Figure) -> str:
-    """Render a figure as inline SVG: text as paths (no fonts needed), stable ids, no date."""
-    buffer = io.StringIO()
-    with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": "vsvrisk"}):
-        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-    text = buffer.getvalue()
-    text = text[text.index("<svg"):]  # the XML prolog and doctype do not belong in HTML
-    # Let CSS size the chart: the viewBox keeps the proportions.
-    return re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1', text, count=1)
-
-
-def _share_chart(table: pd.DataFrame) -> str:
-    data = table.dropna(subset=["share"]).sort_values("share")
-    fig = Figure(figsize=(8, 0.22 * len(data) + 0.9))
-    ax = fig.add_subplot()
-    positions = np.arange(len(data))
-    error = None
-    if {"share_low", "share_high"} <= set(data.columns):
-        low = (data["share"] - data["share_low"]).clip(lower=0).fillna(0)
-        high = (data["share_high"] - data["share"]).clip(lower=0).fillna(0)
-        error = np.vstack([low.to_numpy(float), high.to_numpy(float)])
-    ax.barh(positions, data["share"].to_numpy(float), color=_BAR, xerr=error,
-            error_kw={"ecolor": "#333333", "capsize": 2, "elinewidth": 0.8})
-    ax.set_yticks(positions, data["region_name"].astype(str).tolist(), fontsize=8)
-    ax.set_ylim(-0.6, len(data) - 0.4)
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{100 * x:.0f}%"))
-    ax.set_xlabel("share of national need" + (" (line: interval)" if error is not None else ""))
-    ax.grid(axis="x", color="#dddddd")
-    ax.set_axisbelow(True)
-    ax.spines[["top", "right"]].set_visible(False)
-    return _svg(fig)
-
-
-def _change_chart(table: pd.DataFrame, max_change: float | None) -> str:
-    column = "change_pct" if "change_pct" in table.columns else "change_eur"
-    data = table.dropna(subset=[column]).sort_values(column)
-    values = data[column].to_numpy(float)
-    fig = Figure(figsize=(8, 0.22 * len(data) + 0.9))
-    ax = fig.add_subplot()
-    positions = np.arange(len(data))
-    ax.barh(positions, values, color=np.where(values >= 0, _UP, _DOWN))
-    ax.set_yticks(positions, data["region_name"].astype(str).tolist(), fontsize=8)
-    ax.set_ylim(-0.6, len(data) - 0.4)
-    ax.axvline(0, color="#333333", linewidth=0.8)
-    if column == "change_pct":
-        ax.set_xlabel("change against last year (%)")
-        if max_change:
-            for edge in (-100 * max_change, 100 * max_change):
-                ax.axvline(edge, color="#777777", linestyle="--", linewidth=0.8)
-            ax.set_title("dashed: dampening band", fontsize=8, loc="right", color="#555555")
-    else:
-        ax.set_xlabel("change against last year (€)")
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
-    ax.grid(axis="x", color="#dddddd")
-    ax.set_axisbelow(True)
-    ax.spines[["top", "right"]].set_visible(False)
-    return _svg(fig)
 
 
 def _explanation(table: pd.DataFrame, rules: Mapping[str, Any], budget: int) -> str:
@@ -381,11 +316,11 @@ def render_allocation_html(
                                        for k, v in keys) + "</div>",
         "<h2>Amount per region</h2>", _allocation_table(allocation),
         f'<p class="note">{escape(_table_note(allocation))}</p>',
-        "<h2>Share of need per region</h2>", f"<figure>{_share_chart(allocation)}</figure>",
+        "<h2>Share of need per region</h2>", f"<figure>{share_chart(allocation)}</figure>",
     ]
     if has_change:
         sections += ["<h2>Change against last year</h2>",
-                     f"<figure>{_change_chart(allocation, rules.get('max_change'))}</figure>"]
+                     f"<figure>{change_chart(allocation, rules.get('max_change'))}</figure>"]
     if drivers is not None:
         sections += ["<h2>What drives need per region</h2>",
                      '<p class="note">How much each factor moves the region\'s share of need away '
