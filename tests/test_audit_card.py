@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from vsvrisk.audit import audit_run, card_run, model_card
+from vsvrisk.audit import model_card
+from vsvrisk.runs import audit_run, card_run
 from vsvrisk.audit.card import TO_BE_FILLED_IN
 from vsvrisk.exceptions import ConfigError, OutputExistsError
 

@@ -13,7 +13,8 @@ import yaml
 from scipy import stats
 from sklearn.metrics import roc_auc_score
 
-from vsvrisk.audit import audit_predictions, audit_run
+from vsvrisk.audit import audit_predictions
+from vsvrisk.runs import audit_run
 from vsvrisk.exceptions import ConfigError, OutputExistsError, SchemaError
 from vsvrisk.models import RiskModel
 from vsvrisk.synth import default_truth, generate

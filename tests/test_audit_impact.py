@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from vsvrisk.audit import impact, impact_run, load_impact_config
+from vsvrisk.audit import impact, load_impact_config
+from vsvrisk.runs import impact_run
 from vsvrisk.exceptions import ConfigError, OutputExistsError
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"

@@ -22,7 +22,6 @@ from vsvrisk.explain import (
     MIX_TERM,
     aggregate_shap,
     compare_regions,
-    explain_run,
     level_contributions,
     national_drivers,
     regional_decomposition,
@@ -30,6 +29,7 @@ from vsvrisk.explain import (
     variables_of_columns,
 )
 from vsvrisk.models import RiskModel
+from vsvrisk.runs import explain_run
 from vsvrisk.synth import generate
 from vsvrisk.synth.truth import _age_groups, _wealth_groups
 

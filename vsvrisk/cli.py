@@ -197,7 +197,7 @@ def explain(
     from rich.console import Console
 
     from vsvrisk.exceptions import ConfigError
-    from vsvrisk.explain import explain_run
+    from vsvrisk.runs import explain_run
 
     if compare is not None and len(compare) != 2:
         raise ConfigError(f"--compare takes two region codes (A and B), got {len(compare)}")
@@ -248,7 +248,7 @@ def audit(
     """
     from rich.console import Console
 
-    from vsvrisk.audit import audit_run
+    from vsvrisk.runs import audit_run
 
     console = Console()
     with console.status("auditing") as status:
@@ -268,7 +268,7 @@ def impact(
     """
     from rich.console import Console
 
-    from vsvrisk.audit import impact_run
+    from vsvrisk.runs import impact_run
 
     console = Console()
     with console.status("refitting the alternatives") as status:
@@ -286,7 +286,7 @@ def card(
 
     Example: vsvrisk card --run 3ffaa558 --out out/card
     """
-    from vsvrisk.audit import card_run
+    from vsvrisk.runs import card_run
 
     folder = card_run(run, out, overwrite)
     print(f"card in {folder}: card.yaml, card.html (fields only a person can fill in are marked)")

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from vsvrisk.exceptions import ConfigError
 
-__all__ = ["StrictModel", "load_config", "validate_config", "format_validation_error"]
+__all__ = ["StrictModel", "default_config", "load_config", "validate_config", "format_validation_error"]
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -103,3 +103,11 @@ def load_config(path: str | os.PathLike, model: type[ModelT]) -> ModelT:
         raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
     config = validate_config(data, model, source=str(path))
     return _resolve_paths(config, path.parent.resolve())
+
+
+def default_config(name: str) -> Path:
+    """Path of a shipped config (``configs/<name>.yaml`` of the source tree)."""
+    path = Path(__file__).resolve().parents[1] / "configs" / f"{name}.yaml"
+    if not path.is_file():
+        raise ConfigError(f"config '{name}' not found at {path}: run from a source checkout or pass --config")
+    return path

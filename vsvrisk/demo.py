@@ -176,9 +176,8 @@ def run_demo(out: str | os.PathLike = "out/demo", n_persons: int = DEFAULT_N_PER
 
     from vsvrisk import runs
     from vsvrisk._display import print_figures, print_warnings
-    from vsvrisk.audit import audit_run, card_run, impact_run
     from vsvrisk.data import write_person_years
-    from vsvrisk.explain import explain_run
+    from vsvrisk.runs import audit_run, card_run, explain_run, impact_run
     from vsvrisk.synth import generate
 
     console = console or Console()

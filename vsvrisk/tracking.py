@@ -27,6 +27,8 @@ __all__ = [
     "log_table",
     "log_figure",
     "load_run",
+    "load_model",
+    "load_spec",
 ]
 
 DEFAULT_EXPERIMENT = "vsvrisk"
@@ -172,3 +174,21 @@ def load_run(run_id: str):
             f"run '{run_id}' not found in the MLflow store {tracking_uri()}: "
             "list runs with 'vsvrisk compare' or set MLFLOW_TRACKING_URI"
         ) from None
+
+
+def load_model(run_id: str):
+    """The fitted :class:`~vsvrisk.models.RiskModel` of a training run."""
+    import mlflow.sklearn
+
+    load_run(run_id)  # a clear error for an unknown id
+    return mlflow.sklearn.load_model(f"runs:/{run_id}/model")
+
+
+def load_spec(run_id: str):
+    """The model spec a training run was made with (its ``spec.json`` artifact)."""
+    import mlflow.artifacts
+
+    from vsvrisk.models import load_model_spec
+
+    load_run(run_id)
+    return load_model_spec(mlflow.artifacts.load_dict(f"runs:/{run_id}/spec.json"))

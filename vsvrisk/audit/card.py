@@ -17,14 +17,13 @@ comes from:
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
 
 from vsvrisk import __version__
 
-__all__ = ["TO_BE_FILLED_IN", "STANDARD", "model_card", "card_run"]
+__all__ = ["TO_BE_FILLED_IN", "STANDARD", "model_card"]
 
 TO_BE_FILLED_IN = "TO BE FILLED IN BY THE RESPONSIBLE ORGANISATION"
 STANDARD = {"name": "Algorithmic Transparency Standard (Algoritmeregister)", "version": "0.3.1",
@@ -120,10 +119,9 @@ def model_card(run_id: str, *, audit=None) -> dict:
         (the attributes that still hold the marker).
     """
     from vsvrisk import tracking
-    from vsvrisk.runs import load_spec
 
     run = tracking.load_run(run_id)
-    spec = load_spec(run_id)
+    spec = tracking.load_spec(run_id)
     metrics, tags = dict(run.data.metrics), dict(run.data.tags)
     learner = {"logistic": "logistic regression (unpenalised, main effects, odds ratios published)",
                "lightgbm": "gradient-boosted decision trees (LightGBM)"}[spec.learner]
@@ -200,29 +198,3 @@ def model_card(run_id: str, *, audit=None) -> dict:
     return {"standard": dict(STANDARD), "generated_by": f"vsvrisk {__version__}", "run_id": run_id,
             "to_be_filled_in": TO_BE_FILLED_IN, "fields": fields,
             "to_be_filled": [key for key, field in fields.items() if TO_BE_FILLED_IN in field["value"]]}
-
-
-def card_run(run_id: str, out: str | os.PathLike, overwrite: bool = False, *, audit=None) -> Path:
-    """Write :func:`model_card` as ``card.yaml`` and ``card.html`` (with ``manifest.json``), all or nothing.
-
-    Returns
-    -------
-    Path
-        The output folder.
-    """
-    import yaml
-
-    from vsvrisk.audit.html import render_card_html, write_output_folder
-    from vsvrisk._atomic import refuse_existing
-    from vsvrisk.report import build_manifest
-
-    out = refuse_existing(out, overwrite=overwrite)  # before any work is done
-    card = model_card(run_id, audit=audit)
-    audit_input = audit if isinstance(audit, (str, os.PathLike)) and Path(audit).is_file() else None
-    manifest = build_manifest(inputs={"audit": audit_input}, config=None, model_run_id=run_id, seed=None,
-                              extra={"to_be_filled": card["to_be_filled"]})
-    text = yaml.safe_dump(card, sort_keys=False, allow_unicode=True, width=100)
-    return write_output_folder(out, {
-        "card.yaml": lambda path: path.write_text(text, encoding="utf-8"),
-        "card.html": lambda path: path.write_text(render_card_html(card), encoding="utf-8"),
-    }, manifest, overwrite=overwrite)

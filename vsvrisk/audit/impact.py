@@ -11,7 +11,6 @@ baseline, and one chart. A scenario-only alternative reuses the baseline's fit.
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from vsvrisk.allocate.need import Scenario, scenario_from
 from vsvrisk.config import StrictModel, load_config, validate_config
 from vsvrisk.exceptions import ConfigError
 
-__all__ = ["Alternative", "ImpactData", "ImpactConfig", "load_impact_config", "impact", "impact_run", "IMPACT_COLUMNS"]
+__all__ = ["Alternative", "ImpactData", "ImpactConfig", "load_impact_config", "impact", "IMPACT_COLUMNS"]
 
 IMPACT_COLUMNS = ("alternative", "region_code", "region_name", "n_persons", "share", "amount_eur",
                   "delta_share_pp", "delta_eur")
@@ -89,7 +88,7 @@ def load_impact_config(config) -> ImpactConfig:
 
     Examples
     --------
-    >>> from vsvrisk.runs import default_config
+    >>> from vsvrisk.config import default_config
     >>> config = load_impact_config(default_config("impact"))
     >>> [a.name for a in config.alternatives][:2]
     ['without_wealth', 'with_migration_background']
@@ -148,7 +147,7 @@ def impact(config, *, progress=None) -> pd.DataFrame:
     from vsvrisk.allocate import allocate, load_allocation_config, need_from_predictions, read_previous_allocation
     from vsvrisk.models import RiskModel, load_model_spec
     from vsvrisk.report import suppress_small_cells
-    from vsvrisk.runs import load_training_data
+    from vsvrisk.cohorts import load_training_data
 
     step = progress or (lambda message: None)
     settings = load_impact_config(config)
@@ -185,41 +184,3 @@ def impact(config, *, progress=None) -> pd.DataFrame:
     blocks = [suppress_small_cells(block, threshold=rules.disclosure_threshold)
               for _, block in table.groupby("alternative", sort=False)]
     return pd.concat(blocks, ignore_index=True)
-
-
-def impact_run(config, out: str | os.PathLike, overwrite: bool = False, *, progress=None) -> Path:
-    """Compute :func:`impact` and write ``impact.csv``, ``impact.png``, ``impact.html``, ``manifest.json``.
-
-    The folder appears whole or not at all; only ``manifest.json`` holds a timestamp, so the
-    same config (data, specs, seed) gives byte-identical csv, png and html.
-
-    Returns
-    -------
-    Path
-        The output folder.
-    """
-    from vsvrisk.audit.html import impact_figure, render_impact_html, write_output_folder
-    from vsvrisk._atomic import refuse_existing
-    from vsvrisk.report import build_manifest
-
-    out = refuse_existing(out, overwrite=overwrite)  # before any work is done
-    settings = load_impact_config(config)
-    table = impact(settings, progress=progress)
-    descriptions = {a.name: a.description for a in settings.alternatives}
-    facts = {"Baseline model spec": settings.model.name, "Allocation config": settings.allocation.name,
-             "Data": str(settings.data.path) if settings.data.path else
-             f"synthetic, {settings.data.synthetic_n_persons:,} persons per cohort, seed {settings.data.synthetic_seed}"}
-    inputs = {"config": config if isinstance(config, (str, os.PathLike)) else None, "model": settings.model,
-              "allocation": settings.allocation, "data": settings.data.path}
-    inputs.update({f"model_{a.name}": a.model for a in settings.alternatives if a.model is not None})
-    manifest = build_manifest(inputs=inputs, config=settings, model_run_id=None, seed=settings.data.synthetic_seed,
-                              extra={"alternatives": descriptions})
-
-    def chart(path: Path) -> None:
-        impact_figure(table).savefig(path, format="png", dpi=110, metadata={"Software": None})
-
-    return write_output_folder(out, {
-        "impact.csv": lambda path: table.to_csv(path, index=False, float_format="%.6g", lineterminator="\n"),
-        "impact.png": chart,
-        "impact.html": lambda path: path.write_text(render_impact_html(table, descriptions, facts), encoding="utf-8"),
-    }, manifest, tables=(table,), overwrite=overwrite)

@@ -3,8 +3,8 @@
 DESIGN section 8. :func:`shap_values` gives per-person contributions in log-odds, grouped to
 the variables a person names; :func:`aggregate_shap` sums them per region and model group in
 chunks (national size); :func:`national_drivers`, :func:`regional_decomposition` and
-:func:`compare_regions` turn the sums into tables; :func:`explain_run` writes them, with plots
-and one HTML page, for a tracked training run. :class:`FastTreeShap` is the exact TreeSHAP
+:func:`compare_regions` turn the sums into tables (:func:`vsvrisk.runs.explain_run` writes them,
+with plots and one HTML page, for a tracked training run). :class:`FastTreeShap` is the exact TreeSHAP
 that the LightGBM models are explained with (equal to LightGBM's ``pred_contrib``, faster).
 """
 
@@ -18,7 +18,6 @@ from vsvrisk.explain.drivers import (
 )
 from vsvrisk.explain.fast_treeshap import FastTreeShap, fast_pred_contrib
 from vsvrisk.explain.shap_values import CHUNK_SIZE, shap_values, variables_of_columns
-from vsvrisk.explain.workflow import explain_run
 
 __all__ = [
     "CHUNK_SIZE",
@@ -27,7 +26,6 @@ __all__ = [
     "ShapAggregates",
     "aggregate_shap",
     "compare_regions",
-    "explain_run",
     "fast_pred_contrib",
     "level_contributions",
     "national_drivers",

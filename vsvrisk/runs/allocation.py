@@ -29,7 +29,8 @@ def _cohorts(run_id: str, data, progress):
     """
     from vsvrisk import tracking
     from vsvrisk.data import read_person_years
-    from vsvrisk.runs.training import load_model, load_spec, load_training_data
+    from vsvrisk.cohorts import load_training_data
+    from vsvrisk.tracking import load_model, load_spec
 
     spec = load_spec(run_id)
     progress("loading the model")

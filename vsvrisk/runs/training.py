@@ -8,7 +8,6 @@ metrics; small cells suppressed) and the model. Person-level rows never go to ML
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ import pandas as pd
 
 from vsvrisk import __version__
 
-__all__ = ["TrainRun", "default_config", "load_training_data", "train", "compare_runs", "write_comparison", "load_model", "load_spec", "COMPARE_METRICS"]
+__all__ = ["TrainRun", "train", "compare_runs", "write_comparison", "COMPARE_METRICS"]
 
 #: The metrics ``compare`` puts side by side (when a run has them).
 COMPARE_METRICS = (
@@ -45,44 +44,6 @@ def _pip_requirements() -> list[str]:
 
     names = ("scikit-learn", "lightgbm", "pandas", "numpy", "cloudpickle")
     return [f"vsvrisk=={__version__}", *(f"{name}=={version(name)}" for name in names)]
-
-
-def _frame_hash(frame: pd.DataFrame) -> str:
-    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    return hashlib.sha256(hashed.tobytes()).hexdigest()
-
-
-def default_config(name: str) -> Path:
-    """Path of a shipped config (``configs/<name>.yaml`` of the source tree)."""
-    from vsvrisk.exceptions import ConfigError
-
-    path = Path(__file__).resolve().parents[2] / "configs" / f"{name}.yaml"
-    if not path.is_file():
-        raise ConfigError(f"config '{name}' not found at {path}: run from a source checkout or pass --config")
-    return path
-
-
-def load_training_data(spec, data: str | os.PathLike | None) -> tuple[pd.DataFrame, dict]:
-    """The frame to train on and a description of where it came from (for the manifest).
-
-    Without ``data``, the default synthetic population of the spec's ``data`` section (both
-    cohorts, seeded) is drawn; its hash is taken over the frame itself.
-    """
-    from vsvrisk.data import read_person_years
-
-    years = [spec.data.train_year, spec.data.eval_year]
-    if data is not None:
-        from vsvrisk.report import file_sha256
-
-        frame = read_person_years(data, upper_age=spec.upper_age, require_target=True)
-        source = {"data_source": "file", "data_path": str(data), "data_sha256": file_sha256(data)}
-    else:
-        from vsvrisk.synth import generate
-
-        n, seed = spec.data.synthetic_n_persons, spec.data.synthetic_seed
-        frame = generate(n, school_years=sorted(set(years)), seed=seed, upper_age=spec.upper_age).frame
-        source = {"data_source": f"synthetic (n_persons={n} per cohort, seed={seed})", "data_sha256": _frame_hash(frame)}
-    return frame, source
 
 
 def _flatten(prefix: str, value, out: dict) -> dict:
@@ -126,6 +87,7 @@ def train(
 
     from vsvrisk import tracking
     from vsvrisk.audit import drift_report, drift_warnings
+    from vsvrisk.cohorts import load_training_data
     from vsvrisk.data.regions import region_names
     from vsvrisk.evaluate.plots import calibration_figure, regional_oe_figure, roc_figure
     from vsvrisk.evaluate.validation import out_of_time
@@ -173,27 +135,6 @@ def train(
             result.model, name="model", serialization_format="cloudpickle", pip_requirements=_pip_requirements()
         )
     return TrainRun(run.info.run_id, spec, result, table, warnings)
-
-
-def load_model(run_id: str):
-    """The fitted :class:`~vsvrisk.models.RiskModel` of a training run."""
-    import mlflow.sklearn
-
-    from vsvrisk import tracking
-
-    tracking.load_run(run_id)  # a clear error for an unknown id
-    return mlflow.sklearn.load_model(f"runs:/{run_id}/model")
-
-
-def load_spec(run_id: str):
-    """The model spec a training run was made with (its ``spec.json`` artifact)."""
-    import mlflow.artifacts
-
-    from vsvrisk import tracking
-    from vsvrisk.models import load_model_spec
-
-    tracking.load_run(run_id)
-    return load_model_spec(mlflow.artifacts.load_dict(f"runs:/{run_id}/spec.json"))
 
 
 def compare_runs(experiment: str | None = None, metrics=COMPARE_METRICS) -> pd.DataFrame:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from vsvrisk.audit.fairness import audit_predictions
+from vsvrisk.audit import audit_predictions
 
 __all__ = ["audit_run"]
 
@@ -49,7 +49,8 @@ def audit_run(run_id: str, out: str | os.PathLike, data: str | os.PathLike | Non
     from vsvrisk.audit.html import render_audit_html, write_output_folder
     from vsvrisk.data import read_person_years
     from vsvrisk.report import build_manifest
-    from vsvrisk.runs import load_model, load_spec, load_training_data
+    from vsvrisk.cohorts import load_training_data
+    from vsvrisk.tracking import load_model, load_spec
 
     step = progress or (lambda message: None)
     out = refuse_existing(out, overwrite=overwrite)  # before any work is done

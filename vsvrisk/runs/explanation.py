@@ -28,7 +28,7 @@ __all__ = ["explain_run"]
 def _load(run_id: str):
     from mlflow.exceptions import MlflowException
 
-    from vsvrisk.runs import load_model, load_spec
+    from vsvrisk.tracking import load_model, load_spec
 
     try:
         return load_model(run_id), load_spec(run_id)
@@ -41,7 +41,7 @@ def _load(run_id: str):
 def _cohort(spec, data, school_year) -> tuple[pd.DataFrame, dict]:
     """One cohort of the data file (any target), or of the spec's synthetic population."""
     if data is None:
-        from vsvrisk.runs import load_training_data
+        from vsvrisk.cohorts import load_training_data
 
         frame, source = load_training_data(spec, None)
     else:
