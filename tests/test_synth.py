@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from vsvrisk.data import age_at_reference_date
 from vsvrisk.data.codes import COLUMNS, PROBLEM_FLAGS
-from vsvrisk.synth import INTERACTIONS, default_truth, generate, published_figures
+from vsvrisk.synth import INTERACTIONS, default_truth, generate, published_figures, published_rates
 from vsvrisk.synth import population as population_module
 
 
@@ -25,10 +28,69 @@ def test_cohort_2019_reproduces_published_figure(population_2019, key):
     assert row["low"] <= row["value"] <= row["high"], f"{key}: {row['value']:.3f} outside {row['low']}-{row['high']}"
 
 
-def test_2018_cohort_has_more_vsv_than_2019():
-    frame = generate(200_000, school_years=[2018, 2019], seed=2).frame
-    rates = frame.groupby("school_year")["vsv"].mean()
-    assert rates[2018] > rates[2019] * 1.08
+@functools.lru_cache(maxsize=None)
+def _national_figures(year: int) -> pd.DataFrame:
+    """A national-size cohort (1.5 M persons, as the published figures count) against its year's
+    figures; only the small table is kept, so the three cohorts are never in memory together."""
+    return published_figures(generate(1_500_000, school_years=[year], seed=year).frame).set_index("key")
+
+
+@pytest.mark.parametrize("year", [2018, 2019, 2024], ids=lambda year: f"school year {year}")
+def test_a_national_cohort_meets_every_figure_published_for_its_own_year(year):
+    table = _national_figures(year)
+    rates, _ = published_rates(year)
+    for key in ("all", "vo", "mbo"):  # held to the figures of that year, not another's
+        assert table.loc[key, "published"] == pytest.approx(rates[key])
+    outside = table[~table["within"]]
+    assert outside.empty, "\n".join(f"{key}: {row.value:.3f} outside {row.low:.3g}-{row.high:.3g} (published "
+                                      f"{row.published:.3g}, {row.source})" for key, row in outside.iterrows())
+
+
+def test_the_out_of_time_fall_from_2018_19_to_2019_20_is_the_published_one():
+    ratio = _national_figures(2019).loc["all", "value"] / _national_figures(2018).loc["all", "value"]
+    assert ratio == pytest.approx(1.72 / 2.01, abs=0.05)
+    # and per sector, where the letter of 2021 gives both years
+    assert _national_figures(2019).loc["vo", "value"] / _national_figures(2018).loc["vo", "value"] == pytest.approx(
+        0.36 / 0.49, abs=0.05)
+    assert _national_figures(2019).loc["mbo", "value"] / _national_figures(2018).loc["mbo", "value"] == pytest.approx(
+        4.59 / 5.35, abs=0.05)
+
+
+@pytest.mark.parametrize("year, expected", [
+    (2018, {"all": 2.01, "vo": 0.49, "mbo": 5.35}),
+    (2019, {"all": 1.72, "vo": 0.36, "mbo": 4.59}),
+    (2016, {"all": 2.01, "vo": 0.49, "mbo": 5.35}),   # before the first figure: the nearest
+    (2030, {"all": 2.1}),                              # after the last: the nearest
+], ids=["2018/19 from the 2021 letter", "2019/20 from the 2021 letter", "2016/17 takes 2018/19",
+        "2030/31 takes 2024/25"])
+def test_each_year_has_the_figures_of_its_source(year, expected):
+    rates, sources = published_rates(year)
+    for key, value in expected.items():
+        assert rates[key] == pytest.approx(value)
+    assert all(sources.values())
+
+
+def test_years_between_published_ones_are_interpolated_in_log_odds():
+    def logit(percent):
+        return np.log(percent / (100 - percent))
+
+    for year in (2020, 2021, 2022):
+        rates, sources = published_rates(year)
+        weight = (year - 2019) / 4
+        expected = (1 - weight) * logit(published_rates(2019)[0]["vo"]) + weight * logit(published_rates(2023)[0]["vo"])
+        assert logit(rates["vo"]) == pytest.approx(expected)
+        assert sources["vo"] == "interpolated 19/20-23/24"
+    # and the truth's year effects interpolate between the same years
+    truth = default_truth()
+    middle = truth.year_effect(2021, "mbo")
+    assert middle == pytest.approx((truth.year_effect(2019, "mbo") + truth.year_effect(2023, "mbo")) / 2)
+
+
+def test_the_2024_letters_vo_and_mbo_move_with_the_whole_from_2018():
+    rates, sources = published_rates(2024)
+    shift = np.log(2.1 / 97.9) - np.log(2.01 / 97.99)
+    assert rates["vo"] == pytest.approx(100 / (1 + np.exp(-(np.log(0.49 / 99.51) + shift))))
+    assert sources["all"] == "Kamerbrief 2026" and sources["vo"] == "Kamerbrief 2026, moved"
 
 
 def test_same_seed_same_frame_bit_for_bit():
@@ -114,12 +176,43 @@ def test_regional_effects_are_centred_and_part_of_the_world_not_the_sample():
     pd.testing.assert_series_equal(a, b)
 
 
-def test_wider_population_reaches_age_26_under_the_2026_definition():
-    frame = generate(20_000, seed=5, upper_age=27).frame
-    from vsvrisk.data import age_at_reference_date
+@pytest.fixture(scope="module")
+def wider_population():
+    """2024/25 under the 2026 law (under 27), beside the same draw under the default (under 23)."""
+    return (generate(400_000, school_years=[2024], seed=6, upper_age=27).frame,
+            generate(400_000, school_years=[2024], seed=6).frame)
 
-    age = age_at_reference_date(frame["birth_date"], frame["school_year"])
-    assert age.max() == 26 and (age >= 23).sum() > 100 and age.min() >= 10
+
+def test_wider_population_reaches_age_26_in_mbo_and_vavo_only(wider_population):
+    wide, _ = wider_population
+    age = age_at_reference_date(wide["birth_date"], wide["school_year"])
+    assert age.max() == 26 and age.min() >= 10
+    older = wide[age >= 23]
+    assert set(older["sector"].astype(str)) == {"mbo", "vavo"}
+    assert set(range(23, 27)) <= set(age[age >= 23])
+
+
+def test_the_wider_definition_counts_about_28_percent_more_vsv(wider_population):
+    wide, _ = wider_population
+    age = age_at_reference_date(wide["birth_date"], wide["school_year"])
+    expected = wide["p_true"].sum() / wide.loc[age < 23, "p_true"].sum()   # free of sampling noise
+    assert expected == pytest.approx(1.28, abs=0.02)
+    table = published_figures(wide).set_index("key")
+    assert table.loc["wider_definition", "within"], table.loc["wider_definition"]
+    assert table["within"].all(), table[~table["within"]]
+
+
+def test_the_under_23_part_of_the_wider_population_is_the_default_population(wider_population):
+    wide, default = wider_population
+    age = age_at_reference_date(wide["birth_date"], wide["school_year"])
+    core = wide[age < 23]
+    # same share of every sector and the same expected rate, up to sampling noise
+    for sector in ("vo", "mbo", "vavo"):
+        share_core = (core["sector"] == sector).mean()
+        share_default = (default["sector"] == sector).mean()
+        assert share_core == pytest.approx(share_default, abs=4 * np.sqrt(share_default / len(core)))
+    assert core["p_true"].mean() == pytest.approx(default["p_true"].mean(), rel=0.02)
+    assert age_at_reference_date(default["birth_date"], default["school_year"]).max() == 22
 
 
 def test_multiproblematiek_flags_are_correlated(population_2019):

@@ -14,13 +14,15 @@ def print_figures(population_frame, console) -> None:
     from vsvrisk.synth import published_figures
 
     for year, cohort in population_frame.groupby("school_year"):
-        table = Table(title=f"School year {school_year(year)}: {len(cohort):,} persons, against the published figures")
-        for name in ("figure", "synthetic", "published", "accepted", ""):
-            table.add_column(name, justify="right" if name in ("synthetic", "accepted") else "left")
+        table = Table(title=f"School year {school_year(year)}: {len(cohort):,} persons, against the figures "
+                            f"published for {school_year(year)}")
+        for name in ("figure", "synthetic", "published", "source", "accepted", ""):
+            table.add_column(name, justify="right" if name in ("synthetic", "published", "accepted") else "left")
         for row in published_figures(cohort).itertuples():
             value = f"{row.value:.2f}{row.unit}"
-            bounds = f"{row.low:g}-{row.high:g}{row.unit}"
-            table.add_row(row.figure, value, row.published, bounds, "ok" if row.within else "[red]outside[/red]")
+            bounds = f"{row.low:.3g}-{row.high:.3g}{row.unit}"
+            table.add_row(row.figure, value, f"{row.published:.3g}{row.unit}", row.source, bounds,
+                          "ok" if row.within else "[red]outside[/red]")
         console.print(table)
 
 

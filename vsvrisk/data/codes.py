@@ -106,6 +106,38 @@ SECTOR_COLUMNS = MappingProxyType(
 #: <=16, then single years up to the upper age of the population.
 AGE_GROUP_BOUNDS = MappingProxyType({"vo": (15, 16, 17, 18, 19), "mbo": tuple(range(17, 27))})
 
+#: Published vsv rates per school year t (t = 2018 means 2018/19), in percent of the population
+#: under 23: the targets the synthetic world is calibrated to, with their source. Years in
+#: between are interpolated (in log-odds); years before the first and after the last take the
+#: nearest. Figures given for one year only are in :data:`CBS_FIGURES_2018`.
+PUBLISHED_RATES = MappingProxyType({
+    # 2018-2019: 26.894 new vsv'ers; vo 4.539, mbo 21.571 (Kamerbrief voortgang vsv, 2021).
+    2018: MappingProxyType({"all": 2.01, "vo": 0.49, "mbo": 5.35}),
+    # 2019-2020: 22.785 new vsv'ers; vo 3.607, mbo 18.512 (same letter).
+    2019: MappingProxyType({"all": 1.72, "vo": 0.36, "mbo": 4.59}),
+    # 2023-2024 -> 2024-2025: 29.163 -> 28.809 new vsv'ers, "ruim 2%" both years, the rate
+    # unchanged (vo up, mbo down, by amounts the letter does not give): 2.1% for both; vo and
+    # mbo are the 2018-2019 rates moved by the same shift in log-odds as the whole.
+    2023: MappingProxyType({"all": 2.1}),
+    2024: MappingProxyType({"all": 2.1}),
+})
+PUBLISHED_RATES_SOURCE = MappingProxyType({2018: "Kamerbrief 2021", 2019: "Kamerbrief 2021",
+                                           2023: "Kamerbrief 2026", 2024: "Kamerbrief 2026"})
+
+#: Figures CBS published for 2018/19 only (table 84782NED; a broader population than the
+#: letters'), in percent. In other years they move with the year: mbo levels by the shift in
+#: log-odds of the mbo rate, ages by that of the rate of all pupils.
+CBS_FIGURES_2018 = MappingProxyType({
+    "mbo_1": 29.0, "mbo_2": 12.0, "mbo_3": 4.0, "mbo_4": 4.0, "under_18": 0.4, "age_18_22": 6.1,
+})
+CBS_FIGURES_SOURCE = "CBS 84782NED 18/19"
+
+#: The 2026 law widens the population from under 23 to under 27, and with it the count of new
+#: vsv'ers: "door de ruimere definitie worden circa 28% meer jongeren meegeteld" (Kamerbrief
+#: vsv 2026). The synthetic share of pupils aged 23-26 is calibrated to it.
+WIDER_DEFINITION_RATIO = 1.28
+WIDER_DEFINITION_SOURCE = "Kamerbrief 2026"
+
 #: Which model group a sector belongs to (vavo is modelled with mbo unless a config says so).
 MODEL_GROUP = MappingProxyType({"vo": "vo", "mbo": "mbo", "vavo": "mbo"})
 

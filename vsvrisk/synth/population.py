@@ -48,6 +48,13 @@ _VO_ORDERED_SHARES = np.array([0.08, 0.10, 0.20, 0.28, 0.34])
 _MBO_AGE_WEIGHTS = {16: 0.24, 17: 0.25, 18: 0.22, 19: 0.16, 20: 0.13}
 _MBO_LEVEL_SHARES = np.array([0.03, 0.17, 0.26, 0.54])
 _MBO_FIELD_SHARES = {"m": [0.48, 0.24, 0.10, 0.06, 0.12], "v": [0.06, 0.28, 0.48, 0.06, 0.12]}
+# The 2026 law's wider population: pupils of 23-26 without a startkwalificatie, in mbo and some
+# in vavo, on top of the under-23 population. Their share of a school year under upper_age=27
+# is calibrated (experiments/calibrate_years.py) so that the wider definition counts about 28%
+# more new vsv'ers than the under-23 one (letter 2026); a lower upper age keeps the ages below it.
+_OLDER_SHARE = 0.0523
+_OLDER_AGE_WEIGHTS = {23: 0.40, 24: 0.27, 25: 0.19, 26: 0.14}
+_OLDER_VAVO = 0.15
 
 
 @dataclass(frozen=True)
@@ -85,11 +92,23 @@ def _oct_first(years: np.ndarray) -> np.ndarray:
     return months.astype("datetime64[D]")
 
 
+def _older_share(upper_age: int) -> float:
+    """Share of a school year aged 23 up to ``upper_age`` (0 for the default population)."""
+    kept = sum(w for age, w in _OLDER_AGE_WEIGHTS.items() if age < upper_age)
+    return _OLDER_SHARE * kept / sum(_OLDER_AGE_WEIGHTS.values())
+
+
 def _draw_chunk(rng: np.random.Generator, n: int, year: int, truth: SyntheticTruth, upper_age: int,
                 region_codes: np.ndarray, region_weights: np.ndarray) -> pd.DataFrame:
     region = rng.choice(region_codes, size=n, p=region_weights)
     z = truth.region_deprivation.to_numpy()[region - 1] + rng.standard_normal(n)
     sector = rng.choice(np.array(list(_SECTOR_SHARES)), size=n, p=list(_SECTOR_SHARES.values()))
+    # Drawn whatever the upper age, so the under-23 part of a wider population is distributed
+    # as the default population is.
+    older_draw, older_age_draw = rng.random(n), rng.random(n)
+    share = _older_share(upper_age)
+    older = older_draw < share
+    sector = np.where(older, np.where(older_draw < share * _OLDER_VAVO, "vavo", "mbo"), sector)
     vo, mbo, vavo = sector == "vo", sector == "mbo", sector == "vavo"
     male = rng.random(n) < np.where(mbo, 0.53, 0.50)
 
@@ -141,12 +160,17 @@ def _draw_chunk(rng: np.random.Generator, n: int, year: int, truth: SyntheticTru
     # Age at the reference date: the normal age of the grade plus accumulated delay.
     delay = np.minimum(rng.poisson(np.exp(np.where(vo, -1.7, -1.1) + 0.45 * z + 0.3 * special)), np.where(vo, 3, 5))
     vo_base = rng.choice(np.arange(12, 18), size=n, p=[0.19, 0.19, 0.19, 0.18, 0.15, 0.10])
-    mbo_ages = np.arange(16, upper_age)
+    regular_upper = min(upper_age, DEFAULT_UPPER_AGE)
+    mbo_ages = np.arange(16, regular_upper)
     mbo_weights = np.array([_MBO_AGE_WEIGHTS.get(a, 0.13 * 0.55 ** (a - 20)) for a in mbo_ages])
     mbo_base = rng.choice(mbo_ages, size=n, p=mbo_weights / mbo_weights.sum())
     vavo_base = rng.choice(np.arange(17, 20), size=n, p=[0.45, 0.35, 0.20])
     base = np.where(vo, vo_base, np.where(mbo, mbo_base, vavo_base))
-    age = np.clip(base + delay, LOWER_AGE, upper_age - 1)
+    age = np.clip(base + delay, LOWER_AGE, regular_upper - 1)
+    if older.any():
+        older_ages = np.array([a for a in _OLDER_AGE_WEIGHTS if a < upper_age])
+        cumulative = np.cumsum([_OLDER_AGE_WEIGHTS[a] for a in older_ages])
+        age = np.where(older, older_ages[np.searchsorted(cumulative / cumulative[-1], older_age_draw)], age)
     delay = np.minimum(delay, age - np.minimum(base, age))
     birth = _oct_first(np.full(n, year) - age) - rng.integers(0, 365, size=n).astype("timedelta64[D]")
 

@@ -3,7 +3,7 @@
 A person's true log-odds of vsv is a logistic model per model group (``vo``; ``mbo`` with
 ``vavo``)::
 
-    eta = intercept[group] + year_effect[school_year]
+    eta = intercept[group] + year_effect[group, school_year]
           + sum of main effects (one value per level of each variable)
           + interaction terms                (``kind="nonlinear"`` only)
           + region_effect[region_code]       (the regional random effect)
@@ -99,7 +99,10 @@ _LEVEL_EFFECTS: dict[str, dict[str, dict]] = {
     },
 }
 _SLOPES = {"vo": {"delay_years": 0.35}, "mbo": {"delay_years": 0.15}}
-_INTERCEPTS = {"vo": -7.25, "mbo": -5.1}
+# Intercepts and year effects are solved by experiments/calibrate_years.py so that every school
+# year's expected vsv rates of vo and mbo equal the published figures of that year (the code
+# book's PUBLISHED_RATES); 2018/19, the year CBS fitted its model on, is the reference.
+_INTERCEPTS = {"vo": -7.0256, "mbo": -5.0837}
 
 #: Interaction and non-linear terms of the ``nonlinear`` truth: name -> (coefficient, meaning).
 #: They are what a gradient-boosted model can find and a main-effects logistic model cannot.
@@ -111,10 +114,14 @@ INTERACTIONS = {
     "non_western": (0.15, "direct effect of a non-western migration background (not a feature)"),
 }
 
-#: Intercept shift per school year (2019 = reference). 2018/19 -> 2019/20 fell from 2.01% to
-#: 1.72% (letter 2021); later cohorts rise again to "ruim 2%" (letter 2026).
-_YEAR_EFFECTS = {2016: 0.22, 2017: 0.20, 2018: 0.17, 2019: 0.0, 2020: -0.03, 2021: 0.04,
-                 2022: 0.12, 2023: 0.17, 2024: 0.16, 2025: 0.16}
+#: Intercept shift per model group and school year (2018 = reference), in log-odds. 2018/19 ->
+#: 2019/20 fell from 0.49% to 0.36% in vo and 5.35% to 4.59% in mbo (letter 2021); 2023/24
+#: and 2024/25 are at "ruim 2%" (letter 2026). Years between are interpolated linearly, years
+#: outside take the nearest.
+_YEAR_EFFECTS = {
+    "vo": {2018: 0.0, 2019: -0.3170, 2023: 0.0459, 2024: 0.0459},
+    "mbo": {2018: 0.0, 2019: -0.1819, 2023: 0.0507, 2024: 0.0507},
+}
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -153,7 +160,8 @@ class SyntheticTruth:
     region_effects : Series
         Regional random effect per region code (log-odds; zero for ``logistic``).
     year_effects : dict
-        Intercept shift per school year; years not listed take the nearest listed year.
+        Intercept shift per model group (``vo``, ``mbo``) and school year; years between listed
+        years are interpolated linearly, years outside take the nearest listed year.
     region_deprivation : Series
         How disadvantaged each region's households are (drives composition, not the log-odds).
     region_urbanity : Series
@@ -193,11 +201,20 @@ class SyntheticTruth:
             raise KeyError(f"no effect for {model_group}/{variable}/{level!r}")
         return float(row["coef"].iloc[0])
 
-    def year_effect(self, year: int) -> float:
-        """Intercept shift of a school year (the nearest listed year outside the table)."""
-        years = np.array(sorted(self.year_effects))
-        nearest = int(years[np.argmin(np.abs(years - year))])
-        return self.year_effects[nearest]
+    def year_effect(self, year: int, model_group: str) -> float:
+        """Intercept shift of a school year for a model group, in log-odds.
+
+        Linear between listed years; outside them, the nearest listed year's.
+
+        Examples
+        --------
+        >>> truth = default_truth()
+        >>> truth.year_effect(2018, "vo"), truth.year_effect(2010, "vo")
+        (0.0, 0.0)
+        """
+        table = self.year_effects[model_group]
+        years = sorted(table)
+        return float(np.interp(year, years, [table[y] for y in years]))
 
     def log_odds(self, frame: pd.DataFrame, *, include_region: bool = True) -> np.ndarray:
         """True log-odds of vsv for every row of a person-year frame.
@@ -219,8 +236,10 @@ class SyntheticTruth:
         group = frame["sector"].map(dict(MODEL_GROUP)).astype(object).to_numpy()
         age = age_at_reference_date(frame["birth_date"], frame["school_year"]).to_numpy()
         years = frame["school_year"].to_numpy()
-        for year in np.unique(years):
-            eta[years == year] += self.year_effect(int(year))
+        for model_group in ("vo", "mbo"):
+            for year in np.unique(years):
+                rows = (years == year) & (group == model_group)
+                eta[rows] += self.year_effect(int(year), model_group)
         derived = {
             "wealth_group": _wealth_groups(frame["wealth_percentile"]),
             "multiproblematiek": (frame[list(PROBLEM_FLAGS)].sum(axis=1) >= MULTIPROBLEM_THRESHOLD).to_numpy(),
@@ -280,7 +299,7 @@ class SyntheticTruth:
             "effects": self.effects.astype({"level": str}).to_dict(orient="records"),
             "interactions": dict(self.interactions),
             "region_effects": {int(k): float(v) for k, v in self.region_effects.items()},
-            "year_effects": {int(k): float(v) for k, v in self.year_effects.items()},
+            "year_effects": {g: {int(k): float(v) for k, v in table.items()} for g, table in self.year_effects.items()},
             "planted": list(self.planted) if self.planted is not None else None,
         }
 
@@ -356,7 +375,7 @@ def default_truth(
         effects=effects,
         interactions=interactions,
         region_effects=region_effects,
-        year_effects=dict(_YEAR_EFFECTS),
+        year_effects={g: dict(table) for g, table in _YEAR_EFFECTS.items()},
         region_deprivation=pd.Series(_DEPRIVATION, index=codes).fillna(0.0).rename("deprivation"),
         region_urbanity=pd.Series(_URBANITY, index=codes).fillna(_DEFAULT_URBANITY).rename("urbanity"),
         slopes={g: dict(s) for g, s in _SLOPES.items()},
