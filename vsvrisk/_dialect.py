@@ -58,7 +58,9 @@ class CsvDialect:
     separator : str
         ``,``, ``;`` or a tab.
     decimal : str or None
-        ``.`` or ``,``; None where no number in the columns read needed one to be read.
+        ``.`` or ``,``: the style the numbers are written in (a Dutch file of whole euros with
+        thousands points is ``,``); None where every number reads the same either way (digits
+        only), or where the reader reads no fractions (person-year files).
     thousands : str or None
         The thousands separator that the numbers use, or None where none does.
 
@@ -253,12 +255,11 @@ def detect_numbers(columns: Mapping[str, Sequence[tuple[int, str]]], where: str)
         return decimal, thousands if thousands in used else None
     if either is not None:
         column, line, text = either
-        point, comma = (_plain(read_numbers([text], decimal)[0][0]) for decimal in ".,")
+        english, dutch = (_plain(read_numbers([text], decimal)[0][0]) for decimal in ".,")
         raise DataFileError(
-            f"{where}, line {line}: {column} '{text}' can be {point} (decimal point) or {comma} "
-            "(thousands separator in the Dutch style), and no other number in the file says "
-            "which: save the numbers without thousands separators and with more or fewer than "
-            "3 decimals")
+            f"{where}, line {line}: {column} '{text}' can be {english} (decimal point, English "
+            f"style) or {dutch} (Dutch style), and no other number in the file says which: save "
+            "the numbers without thousands separators and with more or fewer than 3 decimals")
     return None, None
 
 
