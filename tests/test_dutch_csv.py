@@ -77,7 +77,8 @@ GOOD_NEED_TABLES = [
      sheet_bytes(need_rows(lambda v: f"{v:,.6f}"), separator=",", encoding="utf-8"),
      {"encoding": "utf-8", "separator": ",", "decimal_mark": ".", "thousands_separator": ","}),
     ("pandas to_csv(sep=';', decimal=',') of the rounded needs",
-     pd.DataFrame({"region_code": REGIONS, "need": MEANT.to_numpy()}).to_csv(sep=";", decimal=",", index=False).encode(),
+     pd.DataFrame({"region_code": REGIONS, "need": MEANT.to_numpy()})
+     .to_csv(sep=";", decimal=",", index=False).encode(),
      {"encoding": "utf-8", "separator": ";", "decimal_mark": ",", "thousands_separator": None}),
     ("Excel 'Unicode-tekst': UTF-16 with its byte order mark, tabs, decimal commas",
      sheet_bytes(need_rows(dutch), separator="\t", encoding="utf-16"),

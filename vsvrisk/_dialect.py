@@ -197,7 +197,6 @@ def _shape(decimal: str, thousands: str) -> re.Pattern:
 
 
 _SHAPES = {".": _shape(".", ","), ",": _shape(",", ".")}
-_STYLE = {".": "a decimal point", ",": "a decimal comma"}
 
 
 def detect_numbers(columns: Mapping[str, Sequence[tuple[int, str]]], where: str) -> tuple[str | None, str | None]:

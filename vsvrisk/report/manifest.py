@@ -134,8 +134,8 @@ def build_manifest(
     dict
         ``manifest_version``, ``vsvrisk_version``, ``versions`` (python and the packages; null
         when not installed), ``inputs`` (name -> ``path``, ``sha256``, ``size_bytes``, and
-        ``csv_dialect`` where given),
-        ``config``, ``model_run_id``, ``seed``, ``extra``, ``created_utc`` (ISO 8601, seconds),
+        ``csv_dialect`` where given), ``config``, ``model_run_id``, ``seed``, ``extra``,
+        ``created_utc`` (ISO 8601, seconds),
         and ``outputs`` / ``content_sha256``, empty until a writer fills them in.
 
     Raises
