@@ -144,3 +144,31 @@ def test_same_inputs_and_seed_give_byte_identical_allocations_and_intervals(trai
     assert (table["share_low"] <= table["share"]).all() and (table["share"] <= table["share_high"]).all()
     assert table["amount_eur"].sum() == 90_000_000
     assert np.all(table["n_persons"].dropna() >= 10)
+
+
+def test_a_cohort_saved_by_dutch_excel_allocates_as_the_comma_file_and_the_manifest_says_so(trained_run, monkeypatch):
+    import csv
+    import io
+    import json
+
+    from vsvrisk.data import write_person_years
+    from vsvrisk.synth import generate
+
+    folder, run_id = trained_run
+    monkeypatch.chdir(folder)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    cohort = generate(2_000, school_years=[2019], seed=5).frame.drop(columns=["p_true", "p_true_features"])
+    cohort["woonplaats"] = "Súdwest-Fryslân"  # a letter Windows-1252 writes in one byte
+    comma = write_person_years(cohort, folder / "cohort.csv", overwrite=True)
+    rows = csv.reader(io.StringIO(comma.read_text(encoding="utf-8"), newline=""))
+    text = io.StringIO()
+    csv.writer(text, delimiter=";", lineterminator="\r\n").writerows(rows)  # as Dutch Excel saves it
+    (folder / "cohort-nl.csv").write_bytes(text.getvalue().encode("cp1252"))
+    config = _config(folder, n_bootstrap=0)
+    for data, out in (("cohort.csv", "en"), ("cohort-nl.csv", "nl")):
+        assert main(["allocate", "--config", str(config), "--run", run_id, "--data", str(folder / data),
+                     "--out", str(folder / out), "--overwrite"]) == 0
+    assert (folder / "nl" / "allocation.csv").read_bytes() == (folder / "en" / "allocation.csv").read_bytes()
+    manifest = json.loads((folder / "nl" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["inputs"]["data"]["csv_dialect"] == {"encoding": "cp1252", "separator": ";",
+                                                         "decimal_mark": None, "thousands_separator": None}

@@ -1,9 +1,11 @@
-"""Reading and writing person-year tables: parquet, or csv with a comma and a header row.
+"""Reading and writing person-year tables: parquet, or csv with a header row.
 
 Every file goes through :func:`vsvrisk.data.validate_person_years` on the way in. A csv file is
 read as text first, so that a bad value is reported with its row instead of silently becoming
 missing; a file that cannot be read at all is a :class:`DataFileError` with one line that says
-how to fix it.
+how to fix it. vsvrisk writes csv with commas in UTF-8; it reads that, and what Dutch Excel
+saves (``;``, Windows-1252 or UTF-8 with a byte order mark, CRLF): :mod:`vsvrisk._dialect`
+detects which, and pyarrow reads it with those options.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from vsvrisk._atomic import atomic_output
-from vsvrisk.data.codes import DEFAULT_UPPER_AGE
+from vsvrisk._dialect import CsvDialect, detect_encoding, detect_separator, separator_name
+from vsvrisk.data.codes import COLUMNS, DEFAULT_UPPER_AGE
 from vsvrisk.data.schema import validate_person_years
 from vsvrisk.exceptions import DataFileError, SchemaError
 
@@ -36,9 +39,10 @@ def read_person_years(
     Parameters
     ----------
     path : path-like
-        A ``.parquet`` file, or a ``.csv`` file with a comma delimiter and a header row:
-        booleans ``true``/``false`` (``1``/``0`` accepted), dates ``YYYY-MM-DD``, an empty cell
-        for a missing value.
+        A ``.parquet`` file, or a ``.csv`` file with a header row: booleans ``true``/``false``
+        (``1``/``0`` accepted), dates ``YYYY-MM-DD``, an empty cell for a missing value. The
+        separator (``,`` ``;`` or tab) and the encoding (UTF-8 with or without a byte order
+        mark, UTF-16 with one, or Windows-1252) are detected from the file.
     upper_age : int, default=23
         Exclusive upper age of the population on the reference date (27 under the 2026 law).
     require_target : bool, default=False
@@ -48,12 +52,14 @@ def read_person_years(
     -------
     DataFrame
         The validated table with the code book's dtypes (see
-        :func:`vsvrisk.data.validate_person_years`).
+        :func:`vsvrisk.data.validate_person_years`). From a csv file, ``attrs["csv_dialect"]``
+        records how it was written (``encoding``, ``separator``; ``decimal_mark`` and
+        ``thousands_separator`` are null: the table's numbers are whole).
 
     Raises
     ------
     DataFileError
-        The file is missing, empty, of an unknown type, or cannot be parsed.
+        The file is missing, empty, of an unknown type or encoding, or cannot be parsed.
     SchemaError
         The table breaks the data contract; one message per problem, each starting with the
         file name.
@@ -78,14 +84,17 @@ def read_person_years(
     ('vo', 'datetime64[ns]')
     """
     path = Path(path)
-    frame = _read_parquet(path) if _suffix(path) == ".parquet" else _read_csv(path)
+    frame, dialect = (_read_parquet(path), None) if _suffix(path) == ".parquet" else _read_csv(path)
     if len(frame) == 0:
         raise DataFileError(f"{path} has no data rows, only column names: export the table with its rows")
     try:
-        return validate_person_years(frame, upper_age=upper_age, require_target=require_target)
+        table = validate_person_years(frame, upper_age=upper_age, require_target=require_target)
     except SchemaError as error:
         # Name the file in every message: the command line prints them without context.
         raise SchemaError([f"{path.name}: {problem}" for problem in error.problems]) from None
+    if dialect is not None:
+        table.attrs["csv_dialect"] = dialect.describe()
+    return table
 
 
 def write_person_years(frame: pd.DataFrame, path: str | os.PathLike, overwrite: bool = False) -> Path:
@@ -170,32 +179,35 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         raise DataFileError(f"{path} cannot be read as parquet ({reason}): re-export it") from None
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    header = _csv_header(path)
-    for delimiter, word in ((";", "semicolons"), ("\t", "tabs")):
-        if len(header) == 1 and delimiter in header[0]:
-            raise DataFileError(
-                f"{path} is separated by {word}, not commas: use commas "
-                "(save it as 'CSV UTF-8 (comma delimited)')"
-            )
+def _read_csv(path: Path) -> tuple[pd.DataFrame, CsvDialect]:
+    encoding = detect_encoding(path, str(path))
+    line = _first_line_of(path, encoding)
+    separator = detect_separator(line, COLUMNS, str(path))
+    header = _csv_header(path, line, separator)
     doubled = sorted({name for name in header if header.count(name) > 1})
     if doubled:
         raise DataFileError(f"{path} has the column(s) {', '.join(doubled)} more than once: keep one of each")
+    # Every number of the contract is whole, and the text goes to validation as text, so no
+    # decimal mark is needed: a '55,0' or '2.018' is reported there as not a whole number.
+    dialect = CsvDialect(encoding, separator)
     try:
         # pyarrow's reader is about ten times faster than pandas' on a national file.
-        return _arrow_csv(path, header).to_pandas()
+        return _arrow_csv(path, header, dialect).to_pandas(), dialect
     except pa.ArrowInvalid as error:
-        if "UTF8" in str(error):
-            raise DataFileError(f"{path} is not UTF-8 text: save it as 'CSV UTF-8'") from None
-        raise DataFileError(f"{path} cannot be read as csv ({_csv_trouble(path, header, error)}): every row "
-                            "needs as many comma-separated cells as the header") from None
+        cells = f"{separator_name(separator)}-separated cells"
+        raise DataFileError(f"{path} cannot be read as csv ({_csv_trouble(path, header, dialect, error)}): "
+                            f"every row needs as many {cells} as the header") from None
 
 
-def _arrow_csv(path: Path, header: list[str], use_threads: bool = True, handler=None) -> pa.Table:
+def _arrow_csv(path: Path, header: list[str], dialect: CsvDialect, use_threads: bool = True,
+               handler=None) -> pa.Table:
+    # The byte order mark of utf-8-sig sits in the header row, which is skipped.
+    encoding = "utf8" if dialect.encoding in ("utf-8", "utf-8-sig") else dialect.encoding
     return pa_csv.read_csv(
         path,
-        read_options=pa_csv.ReadOptions(column_names=header, skip_rows=1, use_threads=use_threads),
-        parse_options=pa_csv.ParseOptions(delimiter=",", invalid_row_handler=handler),
+        read_options=pa_csv.ReadOptions(column_names=header, skip_rows=1, use_threads=use_threads,
+                                        encoding=encoding),
+        parse_options=pa_csv.ParseOptions(delimiter=dialect.separator, invalid_row_handler=handler),
         convert_options=pa_csv.ConvertOptions(
             column_types={name: pa.string() for name in header},  # text first: validation converts
             null_values=[""],  # only an empty cell is missing, not "NA" or "null"
@@ -205,7 +217,7 @@ def _arrow_csv(path: Path, header: list[str], use_threads: bool = True, handler=
     )
 
 
-def _csv_trouble(path: Path, header: list[str], error: pa.ArrowInvalid) -> str:
+def _csv_trouble(path: Path, header: list[str], dialect: CsvDialect, error: pa.ArrowInvalid) -> str:
     """Which line is malformed: read again on one thread, which knows line numbers."""
     rows = []
 
@@ -214,7 +226,7 @@ def _csv_trouble(path: Path, header: list[str], error: pa.ArrowInvalid) -> str:
         return "error"
 
     with contextlib.suppress(pa.ArrowInvalid):
-        _arrow_csv(path, header, use_threads=False, handler=note)
+        _arrow_csv(path, header, dialect, use_threads=False, handler=note)
     if rows and rows[0].number:
         row = rows[0]
         return (f"line {row.number} (data row {row.number - 1}) has {row.actual_columns} cells, "
@@ -222,12 +234,14 @@ def _csv_trouble(path: Path, header: list[str], error: pa.ArrowInvalid) -> str:
     return _first_line(error)
 
 
-def _csv_header(path: Path) -> list[str]:
+def _first_line_of(path: Path, encoding: str) -> str:
+    with path.open(encoding=encoding, newline="") as handle:
+        return handle.readline().rstrip("\r\n")
+
+
+def _csv_header(path: Path, line: str, separator: str) -> list[str]:
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            header = next(csv.reader(handle), [])
-    except UnicodeDecodeError:
-        raise DataFileError(f"{path} is not UTF-8 text: save it as 'CSV UTF-8'") from None
+        header = next(csv.reader([line], delimiter=separator), [])
     except csv.Error as error:
         raise DataFileError(f"{path}: the header row cannot be read ({error}): re-export it") from None
     header = [name.strip() for name in header]

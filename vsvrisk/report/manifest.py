@@ -107,6 +107,7 @@ def build_manifest(
     model_run_id: str | None,
     seed: int | None,
     extra: Mapping[str, Any] | None = None,
+    csv_dialects: Mapping[str, Mapping[str, Any] | None] | None = None,
 ) -> dict[str, Any]:
     """Describe a run: inputs with their hashes, config, versions, model run, seed, time.
 
@@ -123,13 +124,18 @@ def build_manifest(
         The random seed of the run.
     extra : mapping, optional
         Further facts worth keeping (e.g. that a scenario setting was ignored), under ``extra``.
+    csv_dialects : mapping, optional
+        Input name -> how that csv file was written, as its reader detected it (the
+        ``attrs["csv_dialect"]`` of what it returned: ``encoding``, ``separator``,
+        ``decimal_mark``, ``thousands_separator``); recorded as the input's ``csv_dialect``.
 
     Returns
     -------
     dict
         ``manifest_version``, ``vsvrisk_version``, ``versions`` (python and the packages; null
-        when not installed), ``inputs`` (name -> ``path``, ``sha256``, ``size_bytes``),
-        ``config``, ``model_run_id``, ``seed``, ``extra``, ``created_utc`` (ISO 8601, seconds),
+        when not installed), ``inputs`` (name -> ``path``, ``sha256``, ``size_bytes``, and
+        ``csv_dialect`` where given), ``config``, ``model_run_id``, ``seed``, ``extra``,
+        ``created_utc`` (ISO 8601, seconds),
         and ``outputs`` / ``content_sha256``, empty until a writer fills them in.
 
     Raises
@@ -157,6 +163,8 @@ def build_manifest(
             "sha256": file_sha256(path),
             "size_bytes": Path(path).stat().st_size,
         }
+        if (csv_dialects or {}).get(name) is not None:
+            recorded_inputs[str(name)]["csv_dialect"] = dict(csv_dialects[name])
     versions = {"python": platform.python_version()}
     versions.update({name: _package_version(name) for name in _PACKAGES})
     created = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)

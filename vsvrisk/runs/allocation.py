@@ -148,11 +148,15 @@ def allocate_run(
     previous = read_previous_allocation(settings.previous) if settings.previous is not None else None
 
     counts, replicates, model_replicates, warnings, drivers = None, None, None, [], None
+    # How each csv input was written (a need table from Dutch Excel: ';', decimal comma).
+    dialects = {"previous": previous.attrs.get("csv_dialect") if previous is not None else None}
     if need is not None:
         step("reading the need table")
         need_per_region = need_from_table(need)
+        dialects["need"] = need_per_region.attrs.get("csv_dialect")
     else:
         model, spec, train, cohort = _cohorts(run_id, data, step)
+        dialects["data"] = cohort.attrs.get("csv_dialect") if data is not None else None
         step("scoring the cohort")
         p = model.predict_risk(cohort).to_numpy()
         step("checking drift against the training cohort")
@@ -189,6 +193,7 @@ def allocate_run(
         config=settings,
         model_run_id=run_id,
         seed=settings.seed,
+        csv_dialects=dialects,
         extra={
             "need_source": "table" if need is not None else "model run",
             "scenario_applied": need is None,
