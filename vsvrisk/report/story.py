@@ -94,6 +94,10 @@ def describe_rules(config: Mapping[str, Any] | Any, *, dampening: bool | None = 
     }
 
 
+_SOURCES = {"synthetic": ("synthetisch (uit de specificatie van het model)", "synthetic (from the model's spec)"),
+            "run": ("het evaluatiecohort van de run", "the run's evaluation cohort"), "file": ("", "")}
+
+
 def _short(sha256: str | None) -> str:
     return "" if not sha256 else f"sha256 {sha256[:12]}"
 
@@ -142,7 +146,7 @@ def _story_items(story: Mapping[str, Any], g: Glossary) -> list[tuple[str, str, 
     if cohort:
         years = cohort["school_year"]
         year = g.school_year(years) if not isinstance(years, list) else ", ".join(g.school_year(y) for y in years)
-        where = cohort.get("path") or cohort.get("source") or ""
+        where = cohort.get("path") or _SOURCES.get(cohort.get("source"), ("", ""))[g.index] or cohort.get("source") or ""
         if cohort.get("sha256"):
             where += f" ({_short(cohort['sha256'])})"
         pairs.append(("cohort", "Cohort", g.pick(f"schooljaar {year}, {g.number(cohort['n_persons'])} leerlingen",

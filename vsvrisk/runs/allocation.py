@@ -65,12 +65,7 @@ def _regional_drivers(model, cohort: pd.DataFrame, threshold: int) -> pd.DataFra
     from vsvrisk.explain import aggregate_shap, regional_decomposition
 
     table = regional_decomposition(aggregate_shap(model, cohort, sample_size=0), threshold=threshold)
-    table = table[~table["suppressed"].astype(bool)]
-    return pd.DataFrame({
-        "region_code": table["region_code"],
-        "feature": table["term"].replace({"model_group_mix": "sector mix"}),
-        "contribution": 100 * table["contribution_share"],  # percentage points of need share
-    })
+    return table[["region_code", "n_persons", "term", "contribution_share"]]
 
 
 def _model_refit_need(spec, train: pd.DataFrame, cohort: pd.DataFrame, scenario, count: int, seed: int,
@@ -99,6 +94,8 @@ def allocate_run(
     data: str | os.PathLike | None = None,
     overwrite: bool = False,
     progress=None,
+    lang: str = "nl",
+    index: str | None = None,
 ) -> Path:
     """Allocate the budget and write the report folder (all or nothing).
 
@@ -118,6 +115,10 @@ def allocate_run(
     overwrite : bool, default=False
     progress : callable, optional
         Called with a short description before each step.
+    lang : {"nl", "en"}, default="nl"
+        The language of the workbook and the pages.
+    index : str, optional
+        A relative link from the pages to an index page above them (the demo's).
 
     Returns
     -------
@@ -135,7 +136,10 @@ def allocate_run(
         read_previous_allocation,
     )
     from vsvrisk.report import build_manifest, write_allocation_outputs
+    from vsvrisk.report.glossary import check_language
+    from vsvrisk.report.story import describe_cohort, describe_model, describe_rules
 
+    check_language(lang)
     step = progress or (lambda message: None)
     out = Path(out)
     if (need is None) == (run_id is None):
@@ -148,11 +152,14 @@ def allocate_run(
     previous = read_previous_allocation(settings.previous) if settings.previous is not None else None
 
     counts, replicates, model_replicates, warnings, drivers = None, None, None, [], None
+    story = {"model": None, "rules": describe_rules(settings, dampening=settings.dampening, need_table=need)}
     if need is not None:
         step("reading the need table")
         need_per_region = need_from_table(need)
     else:
         model, spec, train, cohort = _cohorts(run_id, data, step)
+        story["model"] = describe_model(run_id, spec.name, spec.learner)
+        story["cohort"] = describe_cohort(cohort, data, source=None if data is not None else "run")
         step("scoring the cohort")
         p = model.predict_risk(cohort).to_numpy()
         step("checking drift against the training cohort")
@@ -198,14 +205,17 @@ def allocate_run(
                 "sampling_replicates": 0 if replicates is None else int(replicates.shape[0]),
                 "model_refits": 0 if model_replicates is None else int(model_replicates.shape[0]),
                 "level": settings.interval_level,
+                "change_threshold_pct": settings.change_threshold_pct,
             },
             "lambda": solved_lambda,
             "drift_warnings": warnings,
+            "story": story,
         },
     )
     step("writing the reports")
-    write_allocation_outputs(out, allocation, manifest, rules=rules.model_dump(), overwrite=overwrite,
-                             drivers=drivers, disclosure_threshold=settings.disclosure_threshold)
+    write_allocation_outputs(out, allocation, manifest,
+                             rules=rules.model_dump(), overwrite=overwrite, drivers=drivers,
+                             disclosure_threshold=settings.disclosure_threshold, lang=lang, index=index)
     if run_id is not None:
         import mlflow
 
