@@ -56,7 +56,7 @@ ALL_FILES = sorted([*OUTPUT_FILES, *(f"regio-{code:02d}.html" for code in range(
 
 def _drivers() -> pd.DataFrame:
     """The regional decomposition's terms, as fractions of need share (one with markup in its name)."""
-    return pd.DataFrame([(code, term, 0.001 * (i - 1)) for code in range(1, 41)
+    return pd.DataFrame([(code, term, 0.001 * (i + 1) * (-1) ** i) for code in range(1, 41)
                          for i, term in enumerate(["age", "income <low>", "model_group_mix"])],
                         columns=["region_code", "term", "contribution_share"])
 
