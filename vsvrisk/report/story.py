@@ -140,8 +140,10 @@ def _story_items(story: Mapping[str, Any], g: Glossary) -> list[tuple[str, str, 
         else:
             learner = {"logistic": g.pick("logistische regressie", "logistic regression"),
                        "lightgbm": "LightGBM"}.get(model.get("learner"), model.get("learner"))
-            name = f"{model.get('name')} ({learner}), " if model.get("name") else ""
-            pairs.append(("model", g.pick("Model", "Model"), f"{name}{g.pick('run', 'run')} {model['run_id']}"))
+            name = f"{model.get('name')} ({learner})" if model.get("name") else ""
+            run = (f"{g.pick('run', 'run')} {model['run_id']}" if model.get("run_id")
+                   else g.pick("geschat voor deze studie, geen getraceerde run", "fitted for this study, no tracked run"))
+            pairs.append(("model", g.pick("Model", "Model"), ", ".join(part for part in (name, run) if part)))
     cohort = story.get("cohort")
     if cohort:
         years = cohort["school_year"]
