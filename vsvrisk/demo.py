@@ -201,7 +201,7 @@ def run_demo(out: str | os.PathLike = "out/demo", n_persons: int = DEFAULT_N_PER
         best = result.runs[result.best]
         with bar.step("explain", f"explaining {result.best}, the better model") as show:
             explain_run(best.run_id, out / f"cohort-{EVAL_YEAR}.parquet", out / "explain", overwrite=True,
-                        compare=COMPARE_REGIONS, progress=show)
+                        compare=COMPARE_REGIONS, progress=show, lang=lang, index="../index.html")
         settings = yaml.safe_load(runs.default_config("allocation-2026").read_text(encoding="utf-8"))
         configs = {"previous": out / "allocation-previous.yaml", "2026": out / "allocation-2026.yaml"}
         previous = {**settings, "previous": None, "n_bootstrap": PREVIOUS_BOOTSTRAP}

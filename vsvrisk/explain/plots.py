@@ -18,11 +18,12 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from vsvrisk.exceptions import ConfigError, DisclosureError
+from vsvrisk.report.glossary import COLOURS
 
 __all__ = ["drivers_figure", "beeswarm_figure", "dependence_figure", "waterfall_figure",
            "regions_figure", "comparison_figure"]
 
-_MORE, _LESS = "#c2571a", "#4a6fa5"  # more need (orange-red), less need (blue)
+_MORE, _LESS = COLOURS["more"], COLOURS["less"]  # more need, less need: the reports' one pair of colours
 
 
 def _codes(values: pd.Series) -> tuple[np.ndarray, list | None]:
@@ -275,7 +276,11 @@ def regions_figure(table: pd.DataFrame, *, measure: str = "log_odds", top: int =
 
 
 def comparison_figure(comparison: pd.DataFrame, *, top: int = 8) -> Figure:
-    """Waterfall from region B's mean log-odds to region A's.
+    """Waterfall from region B's need per person to region A's, largest terms first.
+
+    The terms are in need per person (the budget's unit), so the ones shown are those that
+    move the money most; in log-odds a term such as the vo/mbo mix looks small and would be
+    folded into "other" while it moves many euros.
 
     Parameters
     ----------
@@ -284,18 +289,19 @@ def comparison_figure(comparison: pd.DataFrame, *, top: int = 8) -> Figure:
 
     Examples
     --------
-    >>> comparison = pd.DataFrame({"term": ["age", "model_group_mix"], "contribution_log_odds": [0.5, 0.1]})
-    >>> comparison.attrs.update(name_a="A", name_b="B", mean_log_odds_b=-4.2, difference_log_odds=0.6)
+    >>> comparison = pd.DataFrame({"term": ["age", "model_group_mix"], "contribution_need_per_person": [0.5, 0.1]})
+    >>> comparison.attrs.update(name_a="A", name_b="B", need_per_person_b=0.8, difference_need_per_person=0.6)
     >>> comparison_figure(comparison).axes[0].get_title()
-    'A against B: +0.600 in mean log-odds'
+    'A against B: +0.600 in need per person (national mean = 1)'
     """
     attrs = comparison.attrs
-    terms = comparison.set_index("term")["contribution_log_odds"]
-    start = attrs.get("mean_log_odds_b", 0.0)
+    terms = comparison.set_index("term")["contribution_need_per_person"]
+    start = attrs.get("need_per_person_b", 0.0)
     figure = Figure(figsize=(7.5, 1.2 + 0.3 * (min(top, len(terms)) + 3)))
     axes = figure.add_subplot()
     _waterfall(axes, start, str(attrs.get("name_b", "B")), str(attrs.get("name_a", "A")), terms, top)
     axes.set_title(f"{attrs.get('name_a', 'A')} against {attrs.get('name_b', 'B')}: "
-                   f"{attrs.get('difference_log_odds', terms.sum()):+.3f} in mean log-odds", fontsize=10)
+                   f"{attrs.get('difference_need_per_person', terms.sum()):+.3f} in need per person (national mean = 1)",
+                   fontsize=10)
     _fit_margins(figure)
     return figure

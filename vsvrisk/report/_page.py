@@ -39,7 +39,8 @@ border-left:4px solid {COLOURS['bar']};padding:8px 12px;margin:.8em 0 1.2em;font
 dl.story dt{{font-weight:600}}dl.story dd{{margin:0;overflow-wrap:anywhere}}
 .more{{color:{COLOURS['more']}}}.less{{color:{COLOURS['less']}}}
 ul.drivers{{padding-left:1.2em}}ul.drivers li{{margin:.35em 0}}
-figure{{margin:0}}figure svg{{max-width:100%;height:auto}}
+figure{{margin:0}}figure svg{{max-width:100%;height:auto}}figure.map svg{{max-width:600px}}
+table.allocation td[data-field=region_name]{{min-width:9em}}
 code{{font-size:.9em;overflow-wrap:anywhere}}
 @page{{size:A4;margin:14mm}}
 @media print{{main{{max-width:none;padding:0}}h2{{page-break-after:avoid}}.scroll{{overflow:visible}}

@@ -22,7 +22,7 @@ from vsvrisk.report.glossary import Glossary, glossary
 from vsvrisk.report.map import region_map_svg
 from vsvrisk.report.story import story_html
 
-__all__ = ["render_allocation_html", "column_kind", "chance_threshold", "region_page_name"]
+__all__ = ["render_allocation_html", "column_kind", "chance_threshold", "drift_sentences", "region_page_name"]
 
 
 def column_kind(name: str) -> str:
@@ -74,6 +74,43 @@ def chance_threshold(rules: Mapping[str, Any], manifest: Mapping[str, Any]) -> f
     if x is None or (band is not None and x >= 100 * band - 1e-9):
         return None
     return float(x)
+
+
+def drift_sentences(rows: list[Mapping[str, Any]], g: Glossary) -> list[str]:
+    """The drift checks that fired, one sentence each in the reader's language.
+
+    Examples
+    --------
+    >>> drift_sentences([{"check": "psi", "feature": "wealth_percentile", "value": 0.31, "threshold": 0.2}],
+    ...                 glossary("nl"))[0][:60]
+    'De verdeling van vermogen van het gezin is tussen het trainin'
+    """
+    lines = []
+    for row in rows:
+        if row["check"] == "psi":
+            variable = g.variable(row["feature"])
+            lines.append(g.pick(
+                f"De verdeling van {variable} is tussen het trainingscohort en het gescoorde cohort veranderd "
+                f"(stabiliteitsindex {g.number(row['value'], 2)}, boven {g.number(row['threshold'], 1)}): controleer "
+                "de gegevens, of train het model opnieuw op een recent cohort.",
+                f"The distribution of {variable} has shifted between the training and the scored cohort (population "
+                f"stability index {g.number(row['value'], 2)}, above {g.number(row['threshold'], 1)}): check the data, "
+                "or retrain the model on a recent cohort."))
+        elif row["check"] == "not_checked":
+            lines.append(g.pick("Verschuiving niet gecontroleerd: het trainingsbestand van het model is hier niet gevonden.",
+                                "Drift not checked: the model's training data file is not found here."))
+        else:
+            where = g.pick("landelijk", "nationally") if row["feature"] == "all" else g.pick(
+                f"in het {row['feature']}", f"in {row['feature']}")
+            low = row["value"] > 0
+            lines.append(g.pick(
+                f"De kalibratie is {where} {g.number(row['value'], 2, signed=True)} log-odds verschoven tussen het "
+                f"trainingscohort en het gescoorde cohort (meer dan {g.number(row['threshold'], 1)}): de voorspelde "
+                f"risico’s zijn gemiddeld te {'laag' if low else 'hoog'}; herkalibreer of train het model opnieuw.",
+                f"Calibration-in-the-large moved {where} by {g.number(row['value'], 2, signed=True)} log-odds between "
+                f"the training and the scored cohort (more than {g.number(row['threshold'], 1)}): predicted risks are on "
+                f"average too {'low' if low else 'high'}; recalibrate or retrain the model."))
+    return lines
 
 
 def _missing(value: Any) -> bool:
@@ -295,7 +332,7 @@ def render_allocation_html(
         f'<p class="lead">{escape(_explanation(allocation, rules, budget, g))}</p>', keys(figures),
         f"<h2>{escape(g.pick('Kaart', 'Map'))}</h2>",
         f'<p class="note">{escape(g.pick("Elke tegel is een regio, ongeveer op haar plaats in het land: regiocode, bedrag en verandering tegen vorig jaar. Klik op een tegel voor de pagina van de regio.", "Each tile is a region, roughly where it lies in the country: region code, amount and change against last year. Click a tile for the region page."))}</p>',
-        f"<figure>{region_map_svg(allocation, g)}</figure>",
+        f'<figure class="map">{region_map_svg(allocation, g)}</figure>',
         f"<h2>{escape(g.pick('Bedrag per regio', 'Amount per region'))}</h2>",
         _allocation_table(allocation, g, chance, level),
         f'<p class="note">{escape(_table_note(allocation, g, chance, level))}</p>',
@@ -305,9 +342,9 @@ def render_allocation_html(
     if has_change:
         sections += [f"<h2>{escape(g.pick('Verandering tegen vorig jaar', 'Change against last year'))}</h2>",
                      f"<figure>{change_chart(allocation, rules.get('max_change'), g)}</figure>"]
-    warnings = extra.get("drift_warnings") or []
+    warnings = drift_sentences(extra.get("drift") or [], g)
     if warnings:
-        sections += [f"<h2>{escape(g.pick('Waarschuwingen', 'Warnings'))}</h2>",
+        sections += [f"<h2>{escape(g.pick('Waarschuwingen: verschuiving tussen cohorten', 'Warnings: drift between cohorts'))}</h2>",
                      "<ul>" + "".join(f"<li>{escape(line)}</li>" for line in warnings) + "</ul>"]
     sections += [f"<h2>{escape(g.pick('Hoe dit is gemaakt', 'How this was made'))}</h2>", _made(manifest, g)]
     return page(title, sections, g)

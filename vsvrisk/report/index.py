@@ -78,7 +78,7 @@ def render_index_html(folder: str | os.PathLike, *, lang: str = "nl", title: str
                             str(int((table["binding"].astype(str) != "none").sum()))))
         sections += [keys(figures), f"<h2>{escape(g.pick('Kaart', 'Map'))}</h2>",
                      f'<p class="note">{escape(g.pick("Elke tegel is een regio: regiocode, bedrag en verandering tegen vorig jaar. Klik op een tegel voor de pagina van de regio.", "Each tile is a region: region code, amount and change against last year. Click a tile for the region page."))}</p>',
-                     f"<figure>{region_map_svg(table, g, link='allocation/regio-{code:02d}.html')}</figure>"]
+                     f'<figure class="map">{region_map_svg(table, g, link="allocation/regio-{code:02d}.html")}</figure>']
     items = []
     for path, title_nl, title_en, what_nl, what_en in REPORTS:
         if (folder / path).is_file():

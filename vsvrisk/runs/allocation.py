@@ -51,13 +51,21 @@ def _cohorts(run_id: str, data, progress):
     return model, spec, train, frame[frame["school_year"] == spec.data.eval_year].reset_index(drop=True)
 
 
-def _drift_warnings(train: pd.DataFrame | None, cohort: pd.DataFrame) -> list[str]:
-    """Population stability of every characteristic from the training to the scored cohort."""
+def _drift_warnings(train: pd.DataFrame | None, cohort: pd.DataFrame) -> tuple[list[str], list[dict]]:
+    """Population stability of every characteristic from the training to the scored cohort.
+
+    Returns the warning lines (English, for the terminal and the manifest) and the flagged rows
+    (check, feature, value, threshold), from which the pages write them in the reader's language.
+    """
     from vsvrisk.audit import drift_report, drift_warnings
 
     if train is None:
-        return ["drift: not checked: the model's training data file is not found on this machine"]
-    return drift_warnings(drift_report(train, cohort))
+        return ["drift: not checked: the model's training data file is not found on this machine"], \
+            [{"check": "not_checked", "feature": None, "value": None, "threshold": None}]
+    report = drift_report(train, cohort)
+    flagged = report[report["flagged"].astype(bool)]
+    return drift_warnings(report), [{"check": str(r.check), "feature": str(r.feature), "value": float(r.value),
+                                     "threshold": float(r.threshold)} for r in flagged.itertuples(index=False)]
 
 
 def _regional_drivers(model, cohort: pd.DataFrame, threshold: int) -> pd.DataFrame:
@@ -151,7 +159,7 @@ def allocate_run(
     rules = settings.rules()
     previous = read_previous_allocation(settings.previous) if settings.previous is not None else None
 
-    counts, replicates, model_replicates, warnings, drivers = None, None, None, [], None
+    counts, replicates, model_replicates, warnings, drift, drivers = None, None, None, [], [], None
     story = {"model": None, "rules": describe_rules(settings, dampening=settings.dampening, need_table=need)}
     if need is not None:
         step("reading the need table")
@@ -163,7 +171,7 @@ def allocate_run(
         step("scoring the cohort")
         p = model.predict_risk(cohort).to_numpy()
         step("checking drift against the training cohort")
-        warnings = _drift_warnings(train, cohort)
+        warnings, drift = _drift_warnings(train, cohort)
         step("explaining the regional differences (SHAP)")
         drivers = _regional_drivers(model, cohort, settings.disclosure_threshold)
         table = need_from_predictions(cohort.assign(p=p), "p", settings.scenario)
@@ -209,6 +217,7 @@ def allocate_run(
             },
             "lambda": solved_lambda,
             "drift_warnings": warnings,
+            "drift": drift,
             "story": story,
         },
     )
