@@ -236,7 +236,8 @@ def render_audit_html(result, story: Mapping[str, Any] | None = None, *, lang: s
                     "group of the same characteristic and sector. –: not available, or suppressed because the cell "
                     f"has fewer than {settings['threshold']} pupils.")]
     if result.skipped:
-        pairs = ", ".join(group_label(pair, "", g)[0] for pair in result.skipped)
+        pairs = "; ".join(f"{g.level('sector', sector)}: {group_label(pair, '', g)[0]}"
+                          for sector, _, pair in (entry.partition(": ") for entry in result.skipped))
         notes.append(g.pick(f"Paren van kenmerken weggelaten omdat een cel minder dan {g.number(settings['min_cell_size'])} "
                             f"leerlingen heeft: {pairs}.",
                             f"Pairs of characteristics left out because a cell has fewer than "
@@ -251,7 +252,8 @@ def render_audit_html(result, story: Mapping[str, Any] | None = None, *, lang: s
     return page(title, sections, g, extra_css=EXTRA_CSS)
 
 
-def alternative_label(alternative, spec: Mapping[str, Any] | None, baseline: Mapping[str, Any], g: Glossary) -> str:
+def alternative_label(alternative, spec: Mapping[str, Any] | None, baseline: Mapping[str, Any] | None,
+                      g: Glossary) -> str:
     """An alternative of the impact study in words, from what it changes (never its code name).
 
     Examples
@@ -271,10 +273,10 @@ def alternative_label(alternative, spec: Mapping[str, Any] | None, baseline: Map
         parts.append(text)
     if alternative.model is not None and spec is not None:
         learner = {"logistic": g.pick("logistische regressie", "logistic regression"), "lightgbm": "LightGBM"}
-        parts.append(g.pick(f"model {spec['name']} ({learner.get(spec['learner'], spec['learner'])}) in plaats van "
-                            f"{baseline.get('name')}",
-                            f"model {spec['name']} ({learner.get(spec['learner'], spec['learner'])}) instead of "
-                            f"{baseline.get('name')}"))
+        text = f"model {spec['name']} ({learner.get(spec['learner'], spec['learner'])})"
+        if baseline:  # None: the alternative is the baseline itself, nothing to set it against
+            text += g.pick(f" in plaats van {baseline.get('name')}", f" instead of {baseline.get('name')}")
+        parts.append(text)
     if alternative.scenario is not None:
         parts.append(g.pick("scenario: ", "scenario: ") + scenario_text(
             alternative.scenario if alternative.scenario == "all" else {"top_share": alternative.scenario.top_share}, g))
@@ -305,7 +307,7 @@ def impact_figure(table: pd.DataFrame, labels: Mapping[str, str] | None = None, 
     ax.grid(axis="x", color="#dddddd")
     ax.set_axisbelow(True)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08 - 1.2 / (0.2 * len(regions) + 1.8)), ncol=1)
+    ax.legend(fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=1, frameon=False)
     fig.tight_layout()
     return fig
 

@@ -133,9 +133,9 @@ def render_explain_html(*, drivers: pd.DataFrame, regions: pd.DataFrame, images:
     else:
         persons = "<p>" + escape(g.pick(
             "Standaard uit: deze grafieken tonen individuele leerlingen. Maak ze alleen binnen de beveiligde omgeving "
-            "(person_level_plots) en toets ze aan de uitvoerregels voordat iets die omgeving verlaat.",
+            "(met --person-level-plots) en toets ze aan de uitvoerregels voordat iets die omgeving verlaat.",
             "Off by default: these plots show individual pupils. Make them only inside the secure environment "
-            "(person_level_plots), and check them against the output rules before anything leaves it.")) + "</p>"
+            "(with --person-level-plots), and check them against the output rules before anything leaves it.")) + "</p>"
     sections = [
         (g.pick("Landelijke drijfveren", "National drivers"), "<p>" + escape(g.pick(
             "Gemiddelde absolute SHAP-waarde per kenmerk: hoeveel een kenmerk de voorspelde log-odds van een leerling "

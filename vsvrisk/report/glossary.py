@@ -133,8 +133,8 @@ COLUMNS = {
     "amount_high": ("Bedrag, hoog", "Amount, high", "Bovengrens van het interval op het bedrag (euro's).",
                     "Upper end of the interval on the amount (euros)."),
     "p_change_above": ("Kans op grote verandering", "Chance of a large change", "Kans dat het bedrag meer dan de "
-                       "drempel (change_threshold_pct) stijgt of daalt tegen vorig jaar.", "Chance that the amount "
-                       "rises or falls by more than the threshold (change_threshold_pct) against last year."),
+                       "drempel uit de configuratie stijgt of daalt tegen vorig jaar.", "Chance that the amount "
+                       "rises or falls by more than the config's threshold against last year."),
     "p_decrease_above": ("Kans op grote daling", "Chance of a large fall", "Kans dat het bedrag meer dan de drempel "
                          "daalt tegen vorig jaar.", "Chance that the amount falls by more than the threshold "
                          "against last year."),

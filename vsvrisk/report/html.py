@@ -83,7 +83,7 @@ def drift_sentences(rows: list[Mapping[str, Any]], g: Glossary) -> list[str]:
     --------
     >>> drift_sentences([{"check": "psi", "feature": "wealth_percentile", "value": 0.31, "threshold": 0.2}],
     ...                 glossary("nl"))[0][:60]
-    'De verdeling van vermogen van het gezin is tussen het trainin'
+    'De verdeling van vermogen van het gezin is tussen het traini'
     """
     lines = []
     for row in rows:

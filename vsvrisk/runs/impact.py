@@ -86,9 +86,9 @@ def impact_run(config, out: str | os.PathLike, overwrite: bool = False, *, run_i
     g = glossary(lang)
     by_name = {a.name: a for a in settings.alternatives}
     labels = {name: alternative_label(by_name[name], specs.get(name), base, g) for name in specs if name != "baseline"}
-    notes = [g.pick(f"Weggelaten: {alternative_label(by_name[name], specs.get(name) or base, base, g)}: dat is de "
-                    "baseline zelf.", f"Left out: {alternative_label(by_name[name], specs.get(name) or base, base, g)}: "
-                    "that is the baseline itself.") for name in table.attrs.get("skipped", [])]
+    skipped = [alternative_label(by_name[name], base, None, g) for name in table.attrs.get("skipped", [])]
+    notes = [g.pick(f"Weggelaten: {label}: dat is de baseline zelf.", f"Left out: {label}: that is the baseline itself.")
+             for label in skipped]
     descriptions = {a.name: a.description for a in settings.alternatives}
     inputs = {"config": config if isinstance(config, (str, os.PathLike)) else None, "allocation": settings.allocation,
               "data": data if run_id is not None else settings.data.path}
