@@ -108,6 +108,10 @@ def test_workbook_has_labelled_formats_a_total_and_a_sheet_per_purpose(written):
     held = headers.index("Vastgehouden door") + 1
     assert [sheet.cell(row=r, column=held).value for r in range(2, 6)] == [
         "behoefte", "minimumbedrag", "grootste daling", "grootste stijging"]
+    # the limits and the unrounded amount are folded away (Excel's + opens them): the amounts print legibly
+    from openpyxl.utils import get_column_letter
+    hidden = {h for k, h in enumerate(headers, start=1) if sheet.column_dimensions[get_column_letter(k)].hidden}
+    assert hidden == {"Ondergrens", "Bovengrens", "Aandeel behoefte, laag", "Aandeel behoefte, hoog"}
     for name in book.sheetnames:  # every sheet prints on A4, one page wide
         setup = book[name].page_setup
         assert int(setup.paperSize) == 9 and setup.fitToWidth == 1, name  # 9: A4

@@ -44,6 +44,10 @@ _FORMATS = {"euro": '"€ "#,##0', "fraction": "0.00%", "percent_points": '0.0"%
 # A fixed zip time: openpyxl stamps "now" into the workbook, which would make two runs with the
 # same manifest differ byte for byte (and so in content_sha256).
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+#: Columns a reader rarely needs: kept in the sheet, but folded away (Excel's + opens them) so that
+#: the amounts print legibly on one A4 page.
+_FOLDED = ("amount_share", "lower_eur", "upper_eur", "amount_unrounded_eur", "share_low", "share_high",
+           "p_decrease_above", "suppressed")
 _BOLD = Font(bold=True)
 _WRAP = Alignment(wrap_text=True, vertical="top")
 
@@ -139,7 +143,10 @@ def _amounts_sheet(book: Workbook, table: pd.DataFrame, g: Glossary, chance: flo
         if number_format:
             for row in range(2, total_row + 1):
                 sheet.cell(row=row, column=column).number_format = number_format
-        sheet.column_dimensions[get_column_letter(column)].width = _width(head, values, kind)
+        dimension = sheet.column_dimensions[get_column_letter(column)]
+        dimension.width = _width(head, values, kind)
+        if name in _FOLDED or name.startswith("model_"):
+            dimension.outlineLevel, dimension.hidden = 1, True
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{total_row - 1}"
     _a4(sheet, landscape=True)
 
