@@ -17,8 +17,8 @@ from typing import Any
 
 from vsvrisk.exceptions import ConfigError
 
-__all__ = ["COLOURS", "COLUMNS", "LANGUAGES", "LEVELS", "RULES", "VARIABLES", "Glossary", "check_language",
-           "glossary"]
+__all__ = ["COLOURS", "COLUMNS", "LANGUAGES", "LEVELS", "MANIFEST_KEYS", "RULES", "VARIABLES", "Glossary",
+           "check_language", "glossary"]
 
 #: The languages of the reports; the first is the default.
 LANGUAGES = ("nl", "en")
@@ -148,6 +148,35 @@ COLUMNS = {
                        "Need share minus the baseline's, in percentage points."),
     "delta_eur": ("Verschil bedrag", "Change in amount", "Bedrag min dat van de baseline, in euro's.",
                   "Amount minus the baseline's, in euros."),
+}
+#: The words of the manifest's keys, for the workbook's manifest sheet (a key path reads "inputs › previous
+#: year › file"); a key without a word reads as itself with spaces.
+MANIFEST_KEYS = {
+    "manifest_version": ("manifestversie", "manifest version"), "vsvrisk_version": ("vsvrisk-versie", "vsvrisk version"),
+    "versions": ("versies", "versions"), "created_utc": ("gemaakt (UTC)", "created (UTC)"),
+    "model_run_id": ("modelrun", "model run"), "seed": ("seed", "seed"), "inputs": ("invoer", "inputs"),
+    "path": ("bestand", "file"), "sha256": ("sha256", "sha256"), "size_bytes": ("grootte (bytes)", "size (bytes)"),
+    "config": ("configuratie", "config"), "extra": ("extra", "extra"), "disclosure": ("onthullingsbeheersing", "disclosure control"),
+    "story": ("verhaal", "story"), "budget_eur": ("budget", "budget"), "base_amount_eur": ("basisbedrag", "base amount"),
+    "floor_eur": ("minimumbedrag", "minimum amount"), "max_change": ("demping", "dampening"),
+    "previous": ("vorig jaar", "previous year"), "need": ("behoefte", "need"), "data": ("cohort", "cohort"),
+    "scenario": ("scenario", "scenario"), "top_share": ("topaandeel", "top share"),
+    "disclosure_threshold": ("onthullingsdrempel", "disclosure threshold"), "n_bootstrap": ("trekkingen", "replicates"),
+    "interval_level": ("zekerheid intervallen", "interval coverage"),
+    "change_threshold_pct": ("drempel grote verandering (%)", "large-change threshold (%)"),
+    "n_model_refits": ("hergeschatte modellen", "model refits"), "need_source": ("bron van de behoefte", "source of need"),
+    "scenario_applied": ("scenario toegepast", "scenario applied"), "scenario_note": ("toelichting scenario", "scenario note"),
+    "dampening": ("demping toegepast", "dampening applied"), "intervals": ("intervallen", "intervals"),
+    "sampling_replicates": ("trekkingen", "replicates"), "model_refits": ("hergeschatte modellen", "model refits"),
+    "level": ("zekerheid", "coverage"), "lambda": ("lambda (euro per eenheid behoefte)", "lambda (euro per unit of need)"),
+    "drift_warnings": ("driftwaarschuwingen", "drift warnings"), "threshold": ("drempel", "threshold"),
+    "count_column": ("telkolom", "count column"), "suppressed_rows": ("onderdrukte rijen", "suppressed rows"),
+    "allocation": ("verdeling", "allocation"), "drivers": ("verklaring", "drivers"), "model": ("model", "model"),
+    "cohort": ("cohort", "cohort"), "rules": ("regels", "rules"), "run_id": ("run", "run"), "name": ("naam", "name"),
+    "learner": ("leermethode", "learner"), "school_year": ("schooljaar", "school year"),
+    "n_persons": ("leerlingen", "pupils"), "source": ("bron", "source"), "need_table": ("behoeftetabel", "need table"),
+    "need_table_sha256": ("behoeftetabel sha256", "need table sha256"),
+    "previous_sha256": ("vorig jaar sha256", "previous year sha256"),
 }
 #: The intervals from model refits carry the prefix ``model_`` (same meaning, model uncertainty).
 MODEL_PREFIX = "model_"

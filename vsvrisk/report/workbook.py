@@ -27,7 +27,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
 from vsvrisk.report.dictionary import data_dictionary
-from vsvrisk.report.glossary import Glossary
+from vsvrisk.report.glossary import MANIFEST_KEYS, Glossary
 from vsvrisk.report.html import chance_threshold, column_kind
 from vsvrisk.report.manifest import flatten_manifest
 from vsvrisk.report.story import scenario_text, story_facts
@@ -209,38 +209,11 @@ def _manifest_rows(manifest: Mapping[str, Any], g: Glossary) -> list[tuple]:
     rows = []
     for key, value in flatten_manifest(shown):
         parts = key.split(".")
-        words = [_MANIFEST_WORDS.get(part, (part.replace("_", " "),) * 2)[g.index] for part in parts]
+        words = [MANIFEST_KEYS.get(part, (part.replace("_", " "),) * 2)[g.index] for part in parts]
         rows.append((" › ".join(words), value, key))
     return rows
 
 
-_MANIFEST_WORDS = {
-    "manifest_version": ("manifestversie", "manifest version"), "vsvrisk_version": ("vsvrisk-versie", "vsvrisk version"),
-    "versions": ("versies", "versions"), "created_utc": ("gemaakt (UTC)", "created (UTC)"),
-    "model_run_id": ("modelrun", "model run"), "seed": ("seed", "seed"), "inputs": ("invoer", "inputs"),
-    "path": ("bestand", "file"), "sha256": ("sha256", "sha256"), "size_bytes": ("grootte (bytes)", "size (bytes)"),
-    "config": ("configuratie", "config"), "extra": ("extra", "extra"), "disclosure": ("onthullingsbeheersing", "disclosure control"),
-    "story": ("verhaal", "story"), "budget_eur": ("budget", "budget"), "base_amount_eur": ("basisbedrag", "base amount"),
-    "floor_eur": ("minimumbedrag", "minimum amount"), "max_change": ("demping", "dampening"),
-    "previous": ("vorig jaar", "previous year"), "need": ("behoefte", "need"), "data": ("cohort", "cohort"),
-    "scenario": ("scenario", "scenario"), "top_share": ("topaandeel", "top share"),
-    "disclosure_threshold": ("onthullingsdrempel", "disclosure threshold"), "n_bootstrap": ("trekkingen", "replicates"),
-    "interval_level": ("zekerheid intervallen", "interval coverage"),
-    "change_threshold_pct": ("drempel grote verandering (%)", "large-change threshold (%)"),
-    "n_model_refits": ("hergeschatte modellen", "model refits"), "need_source": ("bron van de behoefte", "source of need"),
-    "scenario_applied": ("scenario toegepast", "scenario applied"), "scenario_note": ("toelichting scenario", "scenario note"),
-    "dampening": ("demping toegepast", "dampening applied"), "intervals": ("intervallen", "intervals"),
-    "sampling_replicates": ("trekkingen", "replicates"), "model_refits": ("hergeschatte modellen", "model refits"),
-    "level": ("zekerheid", "coverage"), "lambda": ("lambda (euro per eenheid behoefte)", "lambda (euro per unit of need)"),
-    "drift_warnings": ("driftwaarschuwingen", "drift warnings"), "threshold": ("drempel", "threshold"),
-    "count_column": ("telkolom", "count column"), "suppressed_rows": ("onderdrukte rijen", "suppressed rows"),
-    "allocation": ("verdeling", "allocation"), "drivers": ("verklaring", "drivers"), "model": ("model", "model"),
-    "cohort": ("cohort", "cohort"), "rules": ("regels", "rules"), "run_id": ("run", "run"), "name": ("naam", "name"),
-    "learner": ("leermethode", "learner"), "school_year": ("schooljaar", "school year"),
-    "n_persons": ("leerlingen", "pupils"), "source": ("bron", "source"), "need_table": ("behoeftetabel", "need table"),
-    "need_table_sha256": ("behoeftetabel sha256", "need table sha256"),
-    "previous_sha256": ("vorig jaar sha256", "previous year sha256"),
-}
 
 
 def write_workbook(table: pd.DataFrame, path: Path, *, rules: Mapping[str, Any], manifest: Mapping[str, Any],
