@@ -10,6 +10,7 @@ installs them when missing), driven by selenium without its download manager.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shutil
@@ -119,3 +120,12 @@ def test_the_amounts_on_the_pages_are_those_of_allocation_csv(browser, demo_outp
     for code in SAMPLE:  # the impact's baseline is the allocation itself
         cell = browser.find_element(By.CSS_SELECTOR, f'tr[data-region="{code}"] td[data-field="amount_eur"]').text
         assert _euros(cell) == table.at[code, "amount_eur"]
+
+
+def test_a_region_page_prints_on_one_a4_page(browser, demo_outputs):
+    for code in SAMPLE:
+        _open(browser, demo_outputs.out / "allocation" / f"regio-{code:02d}.html")
+        pdf = base64.b64decode(browser.execute_cdp_cmd("Page.printToPDF", {"preferCSSPageSize": True})["data"])
+        pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+        assert pages == 1, f"regio-{code:02d}.html prints on {pages} pages"
+        assert re.search(rb"/MediaBox\s*\[\s*0\s+0\s+59[45]", pdf)  # A4: 595 x 842 points

@@ -26,7 +26,10 @@ from vsvrisk.report.story import story_html
 
 __all__ = ["driver_euros", "render_region_html"]
 
-_PRINT_CSS = "@media print{main{font-size:10.5pt}.keys div{padding:4px 10px}}"
+# One A4 page: the budget letter's enclosure.
+_PRINT_CSS = ("@media print{main{font-size:9pt;line-height:1.3}h1{font-size:15pt}h2{font-size:11pt;margin:.8em 0 .3em}"
+              ".keys{margin:.5em 0;gap:8px}.keys div{padding:3px 8px}.keys b{font-size:11pt}dl.story{margin:.4em 0 .6em}"
+              "ul.drivers li{margin:.15em 0}p{margin:.4em 0}}")
 
 
 def driver_euros(drivers: pd.DataFrame, rate: float) -> pd.DataFrame:
