@@ -85,7 +85,9 @@ def _comparison(comparison: pd.DataFrame, image: bytes, g: Glossary) -> tuple[st
     rows = "".join(f"<tr><td class='t'>{escape(_label(str(r.term), g))}</td>"
                    f"<td>{escape(g.number(r.contribution_need_per_person, 3, signed=True))}</td>"
                    f"<td>{escape(g.number(r.contribution_log_odds, 3, signed=True))}</td></tr>"
-                   for r in comparison.itertuples())
+                   for r in comparison.itertuples()
+                   # a term that rounds to zero in both units is no reason for anything: left out
+                   if round(r.contribution_need_per_person, 3) or round(r.contribution_log_odds, 3))
     title = g.pick(f"{a['name_a']} tegen {a['name_b']}", f"{a['name_a']} against {a['name_b']}")
     body = (f"<p>{escape(g.pick('Verschil in behoefte per leerling', 'Difference in need per pupil'))} "
             f"{escape(g.number(a['difference_need_per_person'], 3, signed=True))} "
