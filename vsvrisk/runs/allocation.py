@@ -73,7 +73,10 @@ def _regional_drivers(model, cohort: pd.DataFrame, threshold: int) -> pd.DataFra
     from vsvrisk.explain import aggregate_shap, regional_decomposition
 
     table = regional_decomposition(aggregate_shap(model, cohort, sample_size=0), threshold=threshold)
-    return table[["region_code", "n_persons", "term", "contribution_share"]]
+    # Small regions are suppressed by the decomposition itself (per region, all terms together);
+    # passed on without their counts, the writer does not suppress again row by row.
+    table = table[~table["suppressed"].astype(bool)]
+    return table[["region_code", "term", "contribution_share"]].reset_index(drop=True)
 
 
 def _model_refit_need(spec, train: pd.DataFrame, cohort: pd.DataFrame, scenario, count: int, seed: int,
