@@ -179,3 +179,5 @@ def test_lang_en_gives_the_english_versions_of_the_same_pages(english):
     assert [c.value for c in book["Amounts"][1]][:5] == ["Code", "Region", "Need", "Need share", "Amount"]
     assert not [n for label in _workbook_labels(folder / "allocation.xlsx") for n in CODE_NAME.findall(label)
                 if not label.endswith((".csv", ".parquet", ".yaml"))]
+    for path in folder.glob("*.html"):  # the English pages show no code names either
+        assert not CODE_NAME.findall(" ".join(_read(path).text)), path.name
