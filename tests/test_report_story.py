@@ -116,11 +116,14 @@ def test_the_impact_starts_from_the_model_that_allocates(pages, demo_outputs):
     baseline = impact[impact["alternative"] == "baseline"].set_index("region_code")["amount_eur"]
     assert baseline.to_dict() == allocation.set_index("region_code")["amount_eur"].to_dict()
     text = "".join(pages["impact"].text)
-    learner = pages["impact"].story["model"]
+    model = pages["impact"].story["model"]
     # an alternative equal to the model that allocates is left out, not offered as an alternative
-    if "logistische regressie" in learner and "cbs-replica" not in learner:
-        assert "model logistic" not in text
-    assert "Weggelaten" in text or "LightGBM" in text
+    if model.startswith("lightgbm (LightGBM)"):
+        assert "Weggelaten: model lightgbm (LightGBM): dat is de baseline zelf." in text
+        assert "model lightgbm (LightGBM) in plaats van" not in text
+    else:
+        assert model.startswith("cbs-replica (logistische regressie)")
+        assert "model lightgbm (LightGBM) in plaats van cbs-replica" in text and "Weggelaten" not in text
 
 
 def _html_files(out: Path) -> list[Path]:
