@@ -199,7 +199,7 @@ def explain_run(
             assert_no_person_rows(table)
             table.to_csv(folder / name, index=False)
         step("drawing the plots")
-        images = {"drivers": _png(plots.drivers_figure(drivers), folder / "plots" / "drivers.png")}
+        images = {"drivers": _png(plots.drivers_figure(drivers, lang=lang), folder / "plots" / "drivers.png")}
         # Beeswarm and dependence plots draw individual persons: privacy by default keeps them
         # out of the page and MLflow unless the analyst asks for them inside the secure environment.
         for group in (aggregates.sample_values if person_level_plots else ()):
@@ -209,16 +209,16 @@ def explain_run(
                 images[f"dependence {group} {variable}"] = _png(
                     plots.dependence_figure(aggregates, group, variable),
                     folder / "plots" / f"dependence_{group}_{variable}.png")
-        images["regions need"] = _png(plots.regions_figure(regions, measure="need_per_person"),
+        images["regions need"] = _png(plots.regions_figure(regions, measure="need_per_person", lang=lang),
                                       folder / "plots" / "regions_need_per_person.png")
-        images["regions"] = _png(plots.regions_figure(regions), folder / "plots" / "regions_log_odds.png")
+        images["regions"] = _png(plots.regions_figure(regions, lang=lang), folder / "plots" / "regions_log_odds.png")
         waterfalls = {}
         for (code, name), region in regions.groupby(["region_code", "region_name"], sort=True):
             if not region["suppressed"].iloc[0]:
-                waterfalls[(code, name)] = _png(plots.waterfall_figure(regions, code),
+                waterfalls[(code, name)] = _png(plots.waterfall_figure(regions, code, lang=lang),
                                                 folder / "plots" / "waterfall" / f"region_{code:02d}.png")
         if comparison is not None:
-            images["compare"] = _png(plots.comparison_figure(comparison),
+            images["compare"] = _png(plots.comparison_figure(comparison, lang=lang),
                                      folder / "plots" / f"compare_{compare[0]}_{compare[1]}.png")
         step("writing the page")
         story = {"model": describe_model(run_id, spec.name, spec.learner),
