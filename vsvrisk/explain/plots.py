@@ -180,7 +180,7 @@ def _waterfall(axes, start: float, start_label: str, end_label: str, terms: pd.S
 def _fit_margins(figure: Figure) -> None:
     # Fixed margins in inches instead of tight_layout: 40 waterfalls draw twice as fast.
     width, height = figure.get_size_inches()
-    figure.subplots_adjust(left=1.75 / width, right=1 - 0.25 / width, bottom=0.55 / height, top=1 - 0.4 / height)
+    figure.subplots_adjust(left=2.3 / width, right=1 - 0.25 / width, bottom=0.55 / height, top=1 - 0.4 / height)
 
 
 def _region(table: pd.DataFrame, code, by: str) -> pd.DataFrame:
@@ -325,7 +325,7 @@ def comparison_figure(comparison: pd.DataFrame, *, top: int = 8, lang: str = "en
                unit="need per person")
     difference = g.number(attrs.get("difference_need_per_person", terms.sum()), 3, signed=True)
     a, b = attrs.get("name_a", "A"), attrs.get("name_b", "B")
-    axes.set_title(g.pick(f"{a} tegen {b}: {difference} in behoefte per leerling (landelijk gemiddelde = 1)",
+    axes.set_title(g.pick(f"{a} tegen {b}: {difference} behoefte per leerling (land = 1)",
                           f"{a} against {b}: {difference} in need per person (national mean = 1)"), fontsize=10)
     _fit_margins(figure)
     return figure
