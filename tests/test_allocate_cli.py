@@ -101,7 +101,8 @@ def test_an_existing_output_folder_is_refused_unless_overwrite(tmp_path, capsys)
     assert main(["allocate", "--config", str(config), "--need", str(need), "--out", str(out)]) == 2
     assert "--overwrite" in capsys.readouterr().err and (out / "keep.txt").exists()
     assert main(["allocate", "--config", str(config), "--need", str(need), "--out", str(out), "--overwrite"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["allocation.csv", "allocation.html", "allocation.xlsx", "manifest.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["allocation.csv", "allocation.html", "allocation.xlsx", "manifest.json",
+                                                     *(f"regio-{code:02d}.html" for code in range(1, 41))]
 
 
 def test_a_need_table_allocates_the_whole_budget_and_says_the_scenario_was_ignored(tmp_path):

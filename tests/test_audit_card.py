@@ -40,7 +40,7 @@ def store(tmp_path_factory):
 def test_a_card_has_every_field_and_marks_what_only_a_person_can_fill_in(store, monkeypatch):
     folder, run = store
     monkeypatch.chdir(folder)
-    card = model_card(run.run_id)
+    card = model_card(run.run_id, lang="en")
     assert set(FIELDS) <= set(card["fields"])
     assert card["standard"]["version"] == "0.3.1"
     for key in PERSON_ONLY:
@@ -51,21 +51,25 @@ def test_a_card_has_every_field_and_marks_what_only_a_person_can_fill_in(store, 
     metrics = run.result.evaluation.metrics
     assert f"ROC-AUC {metrics['vo_roc_auc']:.3f}" in card["fields"]["performance"]["value"]
     assert "synthetic" in card["fields"]["training_data"]["value"]
-    assert "migration_background" in card["fields"]["training_data"]["value"]
+    assert "Never used as a feature: migration background." in card["fields"]["training_data"]["value"]
     assert card["fields"]["lawful_basis"]["value"].startswith("Wet van school naar duurzaam werk")
     assert card["fields"]["algorithm_type"]["value"] == "self-learning"
     assert len(card["fields"]["description_short"]["value"]) <= 150  # the standard's limit
     assert card["fields"]["fairness_findings"]["value"].startswith("No fairness audit was found")
+    dutch = model_card(run.run_id)  # Dutch by default: the register is Dutch
+    assert dutch["fields"]["organization"]["value"].startswith("IN TE VULLEN DOOR DE VERANTWOORDELIJKE ORGANISATIE")
+    assert dutch["fields"]["algorithm_type"]["value"] == "zelflerend" and dutch["lang"] == "nl"
+    assert set(dutch["fields"]) == set(card["fields"]) and dutch["to_be_filled"] == card["to_be_filled"]
 
 
 def test_the_card_takes_the_fairness_findings_from_the_runs_audit(store, monkeypatch):
     folder, run = store
     monkeypatch.chdir(folder)
     audit_run(run.run_id, folder / "audit", n_boot=0)
-    card = model_card(run.run_id)
+    card = model_card(run.run_id, lang="en")
     assert card["fields"]["fairness_findings"]["source"] == "audit"
     assert "The audit compared" in card["fields"]["fairness_findings"]["value"]
-    given = model_card(run.run_id, audit=folder / "audit")
+    given = model_card(run.run_id, audit=folder / "audit", lang="en")
     assert given["fields"]["fairness_findings"] == card["fields"]["fairness_findings"]
     with pytest.raises(ConfigError, match="not found"):
         model_card(run.run_id, audit=folder / "no-audit-here")
@@ -74,8 +78,8 @@ def test_the_card_takes_the_fairness_findings_from_the_runs_audit(store, monkeyp
 def test_card_run_writes_yaml_and_html_reproducibly(store, monkeypatch):
     folder, run = store
     monkeypatch.chdir(folder)
-    first = card_run(run.run_id, folder / "card1")
-    second = card_run(run.run_id, folder / "card2")
+    first = card_run(run.run_id, folder / "card1", lang="en")
+    second = card_run(run.run_id, folder / "card2", lang="en")
     assert sorted(p.name for p in first.iterdir()) == ["card.html", "card.yaml", "manifest.json"]
     for name in ("card.yaml", "card.html"):
         assert (first / name).read_bytes() == (second / name).read_bytes(), name

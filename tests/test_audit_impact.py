@@ -3,6 +3,7 @@ the run is reproducible byte for byte, and a bad config is refused with the key 
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -33,6 +34,8 @@ def config(tmp_path_factory) -> Path:
     for alternative in settings["alternatives"]:
         if "model" in alternative:
             alternative["model"] = str(CONFIGS / alternative["model"])
+        if alternative["name"] == "lightgbm":  # the baseline itself: left out, and the page says so
+            alternative["model"] = "quick-lightgbm.yaml"
     path = folder / "impact.yaml"
     path.write_text(yaml.safe_dump(settings))
     return path
@@ -60,6 +63,14 @@ def test_shares_add_up_to_one_and_euros_to_the_budget_for_every_alternative(firs
     assert (moved > 0).all()
 
 
+def test_an_alternative_that_is_the_baseline_itself_is_left_out_and_named(first_run):
+    manifest = json.loads((first_run / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["extra"]["skipped"] == ["lightgbm"]
+    page = (first_run / "impact.html").read_text(encoding="utf-8")
+    assert re.search(r"Weggelaten: model [\w-]+ \(LightGBM\): dat is de baseline zelf", page)
+    assert "without_wealth" not in page and "zonder vermogen van het gezin" in page  # labels, not code names
+
+
 def test_the_deltas_are_against_the_baseline(first_run):
     table = pd.read_csv(first_run / "impact.csv")
     wide = table.pivot(index="region_code", columns="alternative", values="amount_eur")
@@ -82,8 +93,8 @@ def test_the_same_config_gives_byte_identical_outputs(config, first_run):
 def test_the_shipped_config_is_valid():
     settings = load_impact_config(CONFIGS / "impact.yaml")
     assert settings.model.is_file() and settings.allocation.is_file()
-    assert {a.name for a in settings.alternatives} == {"without_wealth", "with_migration_background", "logistic",
-                                                       "scenario_all"}
+    assert {a.name for a in settings.alternatives} == {"without_wealth", "with_migration_background", "lightgbm",
+                                                       "logistic", "scenario_all"}
 
 
 def _settings(**change) -> dict:

@@ -98,15 +98,13 @@ def test_a_bad_model_config_is_one_line_naming_the_key(tmp_path, capsys, monkeyp
     assert not (tmp_path / "mlflow.db").exists()
 
 
-def test_the_demo_runs_the_chain_end_to_end_and_ends_with_one_summary(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    monkeypatch.setenv("COLUMNS", "200")  # no wrapped cells: the summary is checked word for word
-    assert main(["demo", "--n-persons", "20000", "--out", "demo"]) == 0
-    printed = capsys.readouterr().out
-    demo = tmp_path / "demo"
+def test_the_demo_runs_the_chain_end_to_end_and_ends_with_one_summary(demo_outputs):
+    assert demo_outputs.code == 0
+    printed, tmp_path = demo_outputs.printed, demo_outputs.root
+    demo = demo_outputs.out
     report = demo / "allocation"
-    assert sorted(p.name for p in report.iterdir()) == ["allocation.csv", "allocation.html", "allocation.xlsx", "manifest.json"]
+    assert sorted(p.name for p in report.iterdir()) == ["allocation.csv", "allocation.html", "allocation.xlsx", "manifest.json",
+                                                        *(f"regio-{code:02d}.html" for code in range(1, 41))]
     table = pd.read_csv(report / "allocation.csv")
     assert table["amount_eur"].sum() == 90_000_000
     # dampened against the demo's previous year: within 5%, give or take the euro of rounding
@@ -133,7 +131,8 @@ def test_the_demo_runs_the_chain_end_to_end_and_ends_with_one_summary(tmp_path, 
     assert all(name in changes for name in moved.head(5)["region_name"])
     assert all(f"{amount:,}" in largest for amount in table.nlargest(5, "amount_eur")["amount_eur"])
     # where the reports are, and the one command that opens the MLflow UI on the store
-    pages = ["allocation/allocation.csv", "allocation/allocation.xlsx", "allocation/allocation.html",
+    pages = ["index.html", "allocation/regio-29.html",
+             "allocation/allocation.csv", "allocation/allocation.xlsx", "allocation/allocation.html",
              "allocation/manifest.json", "explain/explain.html", "audit/audit.html", "card/card.html",
              "impact/impact.html", "compare/compare.html"]
     for page in pages:
@@ -146,7 +145,7 @@ def test_national_size_overrides_the_number_of_persons(monkeypatch, tmp_path):
     import vsvrisk.demo
 
     calls = []
-    monkeypatch.setattr(vsvrisk.demo, "run_demo", lambda out, n_persons, seed, console: calls.append(n_persons))
+    monkeypatch.setattr(vsvrisk.demo, "run_demo", lambda out, n_persons, seed, console, **options: calls.append(n_persons))
     monkeypatch.setattr(vsvrisk.demo, "print_summary", lambda console, result: None)
     assert main(["demo", "--national", "--n-persons", "5000", "--out", str(tmp_path / "demo")]) == 0
     assert main(["demo", "--n-persons", "5000", "--out", str(tmp_path / "demo")]) == 0

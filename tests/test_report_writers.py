@@ -1,4 +1,4 @@
-"""The output folder: four files, all or nothing, formats a ministry can hand on."""
+"""The output folder: four files and a page per region, all or nothing, formats a ministry can hand on."""
 
 from __future__ import annotations
 
@@ -50,20 +50,26 @@ MANIFEST = {"vsvrisk_version": "0.1.0", "created_utc": "2026-01-02T03:04:05Z", "
             "inputs": {"need": {"path": "need.csv", "sha256": "ab" * 32, "size_bytes": 10}},
             "config": {"budget_eur": BUDGET}, "outputs": {}, "content_sha256": None}
 RULES = {"budget_eur": BUDGET, "floor_eur": 150_000, "max_change": 0.05}
+#: Every file of the folder: the four and a page per region.
+ALL_FILES = sorted([*OUTPUT_FILES, *(f"regio-{code:02d}.html" for code in range(1, 41))])
+
+
+def _drivers() -> pd.DataFrame:
+    """The regional decomposition's terms, as fractions of need share (one with markup in its name)."""
+    return pd.DataFrame([(code, term, 0.001 * (i + 1) * (-1) ** i) for code in range(1, 41)
+                         for i, term in enumerate(["age", "income <low>", "model_group_mix"])],
+                        columns=["region_code", "term", "contribution_share"])
 
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
     folder = tmp_path_factory.mktemp("out") / "allocation-2026"
-    drivers = pd.DataFrame([(code, feature, 0.1 * (i - 1)) for code in range(1, 41)
-                            for i, feature in enumerate(["age behind", "income <low>", "vmbo"])],
-                           columns=["region_code", "feature", "contribution"])
-    write_allocation_outputs(folder, _allocation(), MANIFEST, rules=RULES, drivers=drivers)
+    write_allocation_outputs(folder, _allocation(), MANIFEST, rules=RULES, drivers=_drivers())
     return folder
 
 
-def test_all_four_files_and_nothing_else(written):
-    assert sorted(p.name for p in written.iterdir()) == sorted(OUTPUT_FILES)
+def test_all_four_files_a_page_per_region_and_nothing_else(written):
+    assert sorted(p.name for p in written.iterdir()) == ALL_FILES
 
 
 def test_csv_reads_back_the_same_values_in_the_same_order(written):
@@ -79,30 +85,60 @@ def test_csv_reads_back_the_same_values_in_the_same_order(written):
     assert re.match(r"1,Oost-Groningen,[\d.]+,[\d.]+,\d+,\d+,", first), "no 123.0 for euros"
 
 
-def test_workbook_has_formats_a_total_and_the_rules_and_manifest(written):
+def test_workbook_has_labelled_formats_a_total_and_a_sheet_per_purpose(written):
     book = openpyxl.load_workbook(written / "allocation.xlsx")
-    assert book.sheetnames == ["Allocation", "Rules", "Manifest"]
-    sheet = book["Allocation"]
+    assert book.sheetnames == ["Bedragen", "Regels", "Gegevenswoordenboek", "Manifest"]
+    sheet = book["Bedragen"]
     headers = [cell.value for cell in sheet[1]]
-    assert headers == list(_allocation().columns)
+    assert headers[:6] == ["Code", "Regio", "Behoefte", "Aandeel behoefte", "Bedrag", "Vorig jaar"]
+    assert "Kans op > 2,5% verandering" not in headers and "Vastgehouden door" in headers
+    assert not [h for h in headers if "_" in h], "no machine names as headers"
     assert all(cell.font.bold for cell in sheet[1])
     assert sheet.freeze_panes == "A2"
-    amount = headers.index("amount_eur") + 1
-    share = headers.index("share") + 1
+    amount = headers.index("Bedrag") + 1
+    share = headers.index("Aandeel behoefte") + 1
     assert "€" in sheet.cell(row=2, column=amount).number_format
     assert "%" in sheet.cell(row=2, column=share).number_format
     assert sheet.column_dimensions["B"].width >= len("Centraal en Westelijk Groningen")
     total_row = 42
-    assert sheet.cell(row=total_row, column=headers.index("region_name") + 1).value == "Total"
+    assert sheet.cell(row=total_row, column=headers.index("Regio") + 1).value == "Totaal"
     total = sheet.cell(row=total_row, column=amount).value
     assert total == sum(sheet.cell(row=r, column=amount).value for r in range(2, 42)) == BUDGET
     assert "€" in sheet.cell(row=total_row, column=amount).number_format
-    rules = {row[0]: row[1] for row in book["Rules"].iter_rows(min_row=2, values_only=True)}
-    assert rules == RULES
-    facts = {row[0]: row[1] for row in book["Manifest"].iter_rows(min_row=2, values_only=True)}
+    held = headers.index("Vastgehouden door") + 1
+    assert [sheet.cell(row=r, column=held).value for r in range(2, 6)] == [
+        "behoefte", "minimumbedrag", "grootste daling", "grootste stijging"]
+    # the limits and the unrounded amount are folded away (Excel's + opens them): the amounts print legibly
+    from openpyxl.utils import get_column_letter
+    hidden = {h for k, h in enumerate(headers, start=1) if sheet.column_dimensions[get_column_letter(k)].hidden}
+    assert hidden == {"Ondergrens", "Bovengrens", "Aandeel behoefte, laag", "Aandeel behoefte, hoog"}
+    for name in book.sheetnames:  # every sheet prints on A4, one page wide
+        setup = book[name].page_setup
+        assert int(setup.paperSize) == 9 and setup.fitToWidth == 1, name  # 9: A4
+        assert book[name].sheet_properties.pageSetUpPr.fitToPage, name
+    rules = {row[2]: row[1] for row in book["Regels"].iter_rows(min_row=2, values_only=True)}
+    assert rules["budget_eur"] == "€\u00a026.000.000" and rules["max_change"] == "5%"
+    assert rules["floor_eur"] == "€\u00a0150.000"
+    words = {row[0]: row[1:] for row in book["Gegevenswoordenboek"].iter_rows(min_row=2, values_only=True)}
+    assert list(words) == [c for c in _allocation().columns if c != "p_change_above"]
+    assert words["binding"][0] == "Vastgehouden door" and "regel" in words["binding"][1]
+    facts = {row[2]: row[1] for row in book["Manifest"].iter_rows(min_row=2, values_only=True)}
     assert facts["model_run_id"] == "run-1"
     assert facts["inputs.need.sha256"] == "ab" * 32
     assert facts["disclosure.threshold"] == 10
+    labels = [row[0] for row in book["Manifest"].iter_rows(min_row=2, values_only=True)]
+    assert not [label for label in labels if "_" in label]
+
+
+def test_the_chance_of_a_change_shows_only_where_it_can_be_non_zero(tmp_path):
+    manifest = {**MANIFEST, "extra": {"intervals": {"level": 0.9, "change_threshold_pct": 2.5}}}
+    folder = write_allocation_outputs(tmp_path / "out", _allocation(), manifest, rules=RULES)
+    headers = [cell.value for cell in openpyxl.load_workbook(folder / "allocation.xlsx")["Bedragen"][1]]
+    assert "Kans op > 2,5% verandering" in headers
+    assert "Kans op &gt; 2,5% verandering" in (folder / "allocation.html").read_text(encoding="utf-8")
+    wide = write_allocation_outputs(tmp_path / "wide", _allocation(), {**manifest, "extra": {
+        "intervals": {"change_threshold_pct": 5.0}}}, rules=RULES)  # the band is 5%: 0 by construction
+    assert "Kans op" not in (wide / "allocation.html").read_text(encoding="utf-8")
 
 
 class _Checker(HTMLParser):
@@ -136,21 +172,22 @@ def test_page_is_self_contained_well_formed_and_names_every_region(written):
     checker.feed(page)
     checker.close()
     assert checker.stack == []
-    assert page.count("<table") == page.count("</table>") >= 3
+    assert page.count("<table") == page.count("</table>") >= 2
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.IGNORECASE)
     assert all(not ref.startswith(("http", "//")) for ref in checker.refs)
     assert "<script" not in page.lower() and "@import" not in page
     text = html.unescape("".join(checker.text))
     for name in regions()["region_name"]:
         assert name in text, name
-    assert "income <low>" in text and "income &lt;low&gt;" in page  # escaped, not markup
-    assert "€\u00a026,000,000" in text and "<svg" in page
-    assert "run-1" in text and "abababababab" in text  # manifest summary, hash shortened
+    assert "€\u00a026.000.000" in text and "<svg" in page
+    assert "abababababab" in text  # manifest summary, hash shortened
+    region = (written / "regio-02.html").read_text(encoding="utf-8")
+    assert "income &lt;low&gt;" in region and "income <low>" not in region  # escaped, not markup
 
 
 def test_manifest_is_last_and_holds_the_hash_of_every_other_file(written):
     manifest = json.loads((written / "manifest.json").read_text(encoding="utf-8"))
-    assert set(manifest["outputs"]) == set(OUTPUT_FILES) - {"manifest.json"}
+    assert set(manifest["outputs"]) == set(ALL_FILES) - {"manifest.json"}
     for name, info in manifest["outputs"].items():
         assert info["sha256"] == hashlib.sha256((written / name).read_bytes()).hexdigest()
     assert manifest["content_sha256"] and manifest["seed"] == 1
@@ -158,27 +195,26 @@ def test_manifest_is_last_and_holds_the_hash_of_every_other_file(written):
 
 
 def test_same_inputs_give_byte_identical_files(written, tmp_path):
-    drivers = pd.DataFrame([(code, feature, 0.1 * (i - 1)) for code in range(1, 41)
-                            for i, feature in enumerate(["age behind", "income <low>", "vmbo"])],
-                           columns=["region_code", "feature", "contribution"])
     again = write_allocation_outputs(tmp_path / "again", _allocation(), MANIFEST, rules=RULES,
-                                     drivers=drivers)
-    for name in OUTPUT_FILES:
+                                     drivers=_drivers())
+    for name in ALL_FILES:
         assert (again / name).read_bytes() == (written / name).read_bytes(), name
 
 
 def test_a_table_without_optional_columns_is_written(tmp_path):
     folder = write_allocation_outputs(tmp_path / "plain", _allocation(optional=False), MANIFEST)
     page = (folder / "allocation.html").read_text(encoding="utf-8")
-    assert "Change against last year" not in page and "Rijnmond" in page
-    assert openpyxl.load_workbook(folder / "allocation.xlsx")["Rules"]["A2"].value == "(none given)"
+    assert "Verandering tegen vorig jaar" not in page and "Rijnmond" in page
+    rules = {row[2]: row[1] for row in openpyxl.load_workbook(folder / "allocation.xlsx")["Regels"].iter_rows(
+        min_row=2, values_only=True)}
+    assert rules["max_change"] == "niet toegepast (geen vorig jaar)" and rules["budget_eur"] == "€\u00a026.000.000"
 
 
 def test_a_failure_midway_leaves_no_folder_and_no_temporary_files(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(writers, "_write_xlsx", broken)
+    monkeypatch.setattr(writers, "write_workbook", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         write_allocation_outputs(tmp_path / "out", _allocation(), MANIFEST)
     assert list(tmp_path.iterdir()) == []
@@ -192,14 +228,14 @@ def test_an_existing_folder_is_refused_unless_overwrite(tmp_path):
         write_allocation_outputs(folder, _allocation(), MANIFEST)
     assert (folder / "old.txt").exists()
     write_allocation_outputs(folder, _allocation(), MANIFEST, overwrite=True)
-    assert sorted(p.name for p in folder.iterdir()) == sorted(OUTPUT_FILES)
+    assert sorted(p.name for p in folder.iterdir()) == ALL_FILES
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
 
 @pytest.mark.parametrize("which", ["allocation", "drivers"])
 def test_a_table_with_person_ids_is_refused_and_nothing_is_written(tmp_path, which):
     allocation = _allocation(optional=False)
-    drivers = pd.DataFrame({"region_code": [1], "feature": ["age"], "contribution": [0.1]})
+    drivers = pd.DataFrame({"region_code": [1], "term": ["age"], "contribution_share": [0.1]})
     if which == "allocation":
         allocation["person_id"] = range(len(allocation))
     else:
@@ -231,5 +267,5 @@ def test_small_cells_are_suppressed_in_every_file(tmp_path):
     assert blanked[["need", "share", "amount_eur", "n_persons"]].isna().all().all()
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["disclosure"]["suppressed_rows"]["allocation"] == 2
-    sheet = openpyxl.load_workbook(folder / "allocation.xlsx")["Allocation"]
+    sheet = openpyxl.load_workbook(folder / "allocation.xlsx")["Bedragen"]
     assert sheet.cell(row=8, column=5).value is None  # region 7, amount_eur

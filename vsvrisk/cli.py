@@ -103,6 +103,7 @@ def demo(
     n_persons: Annotated[int, typer.Option(min=1_000, help="Persons per school year (about a minute at the default on two cores), e.g. --n-persons 50000")] = 200_000,
     national: Annotated[bool, typer.Option(help="National size: 1.5 million persons per school year (overrides --n-persons; about six minutes on two cores), e.g. --national")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic population: same seed, same cohorts, e.g. --seed 7")] = 1,
+    lang: Annotated[str, typer.Option(help="Language of the pages and the workbook: nl (Dutch, the default) or en (English), e.g. --lang en")] = "nl",
 ) -> None:
     """Run the main job end to end on embedded defaults (synthetic data, nothing to download).
 
@@ -121,7 +122,7 @@ def demo(
     from vsvrisk.demo import NATIONAL_N_PERSONS, print_summary, run_demo
 
     console = Console()
-    result = run_demo(out, NATIONAL_N_PERSONS if national else n_persons, seed, console=console)
+    result = run_demo(out, NATIONAL_N_PERSONS if national else n_persons, seed, console=console, lang=lang)
     print_summary(console, result)
 
 
@@ -216,6 +217,7 @@ def allocate(
     run: Annotated[Optional[str], typer.Option(help="Training run id whose model scores the cohort (instead of --need), e.g. --run 3ffaa558")] = None,
     data: Annotated[Optional[Path], typer.Option(help="Person-year cohort to score (with --run); default: the run's evaluation cohort, e.g. --data cohort-2019.parquet")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists, e.g. --overwrite")] = False,
+    lang: Annotated[str, typer.Option(help="Language of the pages and the workbook: nl (Dutch, the default) or en (English), e.g. --lang en")] = "nl",
 ) -> None:
     """Split the budget over the 40 regions by need, under the config's rules, with a report.
 
@@ -230,7 +232,7 @@ def allocate(
     console = Console()
     with console.status("starting") as status:
         folder = runs.allocate_run(config, out, need=need, run_id=run, data=data, overwrite=overwrite,
-                                   progress=lambda message: status.update(message))
+                                   progress=lambda message: status.update(message), lang=lang)
     print_allocation(console, folder)
 
 
@@ -241,6 +243,7 @@ def audit(
     data: Annotated[Optional[Path], typer.Option(help="Cohort with known vsv and migration background to audit; default: the run's evaluation cohort, e.g. --data cohort-2019.parquet")] = None,
     n_boot: Annotated[int, typer.Option(min=0, help="Bootstrap samples for the intervals of the group metrics (0: no intervals), e.g. --n-boot 200")] = 100,
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists, e.g. --overwrite")] = False,
+    lang: Annotated[str, typer.Option(help="Language of the pages and the workbook: nl (Dutch, the default) or en (English), e.g. --lang en")] = "nl",
 ) -> None:
     """Whom the model is unfair to: calibration, AUC and selection per group, flagged outside 0.8-1.25.
 
@@ -252,27 +255,36 @@ def audit(
 
     console = Console()
     with console.status("auditing") as status:
-        folder = audit_run(run, out, data, overwrite, n_boot=n_boot, progress=lambda message: status.update(message))
+        folder = audit_run(run, out, data, overwrite, n_boot=n_boot, progress=lambda message: status.update(message),
+                           lang=lang)
     console.print(f"audit in {folder}: audit.csv, audit.html, manifest.json")
 
 
 @app.command()
 def impact(
-    config: Annotated[Path, typer.Option(help="Impact config (YAML), e.g. --config configs/impact.yaml")],
     out: Annotated[Path, typer.Option(help="Output folder for impact.csv, impact.png, impact.html, e.g. --out out/impact")],
+    config: Annotated[Optional[Path], typer.Option(help="Impact config (YAML: the alternatives, the allocation rules, and without --run the baseline); default: the shipped one, e.g. --config configs/impact.yaml")] = None,
+    run: Annotated[Optional[str], typer.Option(help="Training run whose model is the baseline, on its own cohorts (the model that allocates), e.g. --run 3ffaa558")] = None,
+    data: Annotated[Optional[Path], typer.Option(help="Cohort the run's model scores (with --run), as for allocate; default: the run's evaluation cohort, e.g. --data cohort-2019.parquet")] = None,
+    allocation: Annotated[Optional[Path], typer.Option(help="Allocation config instead of the impact config's (the one the allocation used), e.g. --allocation configs/allocation-2026.yaml")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists, e.g. --overwrite")] = False,
+    lang: Annotated[str, typer.Option(help="Language of the pages and the workbook: nl (Dutch, the default) or en (English), e.g. --lang en")] = "nl",
 ) -> None:
     """What each modelling choice does to every region's share and euros, against the baseline.
 
-    Example: vsvrisk impact --config configs/impact.yaml --out out/impact
+    With --run the baseline is the run's own model on its own cohort, so its amounts are the
+    allocation's; without it the config's model is fitted on the config's cohorts (a study).
+
+    Example: vsvrisk impact --run 3ffaa558 --out out/impact
     """
     from rich.console import Console
 
-    from vsvrisk.runs import impact_run
+    from vsvrisk.runs import default_config, impact_run
 
     console = Console()
     with console.status("refitting the alternatives") as status:
-        folder = impact_run(config, out, overwrite, progress=lambda message: status.update(message))
+        folder = impact_run(config or default_config("impact"), out, overwrite, run_id=run, data=data,
+                            allocation=allocation, lang=lang, progress=lambda message: status.update(message))
     console.print(f"impact in {folder}: impact.csv, impact.png, impact.html")
 
 
@@ -281,6 +293,7 @@ def card(
     run: Annotated[str, typer.Option(help="Training run id (its audit, if logged, fills the fairness fields), e.g. --run 3ffaa558")],
     out: Annotated[Path, typer.Option(help="Output folder for card.yaml and card.html, e.g. --out out/card")],
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists, e.g. --overwrite")] = False,
+    lang: Annotated[str, typer.Option(help="Language of the pages and the workbook: nl (Dutch, the default) or en (English), e.g. --lang en")] = "nl",
 ) -> None:
     """A model card in the fields of the Dutch Algoritmeregister, from the run and its audit.
 
@@ -288,7 +301,7 @@ def card(
     """
     from vsvrisk.runs import card_run
 
-    folder = card_run(run, out, overwrite)
+    folder = card_run(run, out, overwrite, lang=lang)
     print(f"card in {folder}: card.yaml, card.html (fields only a person can fill in are marked)")
 
 

@@ -5,13 +5,16 @@ Two synthetic cohorts (2018/19 and 2019/20) -> the CBS replica and LightGBM, eac
 side -> the better one (need shares closest to the truth) explained, and used to allocate the
 EUR 90 million: first for a previous year (the 2018/19 cohort), then for 2026 (the 2019/20
 cohort) dampened against it -> its fairness audit, its model card, and the impact of modelling
-choices on the money (``configs/impact.yaml``, on cohorts no larger than the demo's). Every
-step is a library call; this module only sequences them, shows an overall progress bar with
-the current step's message, and prints one summary at the end.
+choices on the money (``configs/impact.yaml``'s alternatives to the model that allocates, on its
+own cohorts, so that the impact's baseline is the allocation) -> one index page that links them
+all. Every report is in Dutch unless English is asked for. Every step is a library call; this
+module only sequences them, shows an overall progress bar with the current step's message, and
+prints one summary at the end.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import sys
@@ -49,7 +52,7 @@ STEPS = (
     ("allocate 2026", "allocating 2026, dampened against the previous year", 15),
     ("audit", "auditing the model for fairness", 35),
     ("card", "writing the model card", 1),
-    ("impact", "refitting the modelling choices (impact on the money)", 55),
+    ("impact", "refitting the modelling choices of the allocating model (impact on the money)", 55),
 )
 
 
@@ -66,9 +69,11 @@ class DemoResult:
     @property
     def reports(self) -> list[tuple[str, Path]]:
         allocation = self.out / "allocation"
-        return [("allocation, table (csv)", allocation / "allocation.csv"),
+        return [("overview of every report (start here)", self.out / "index.html"),
+                ("allocation, table (csv)", allocation / "allocation.csv"),
                 ("allocation, formatted (xlsx)", allocation / "allocation.xlsx"),
                 ("allocation, page (html)", allocation / "allocation.html"),
+                ("a page per region (e.g. Rijnmond)", allocation / "regio-29.html"),
                 ("allocation, manifest", allocation / "manifest.json"),
                 ("why regions differ (explain)", self.out / "explain" / "explain.html"),
                 ("fairness audit", self.out / "audit" / "audit.html"),
@@ -144,27 +149,11 @@ def _spec(name: str) -> dict:
     return settings
 
 
-def _impact_config(out: Path, n_persons: int) -> Path:
-    """The shipped impact config, on cohorts no larger than the demo's (a copy when it must shrink)."""
-    import yaml
-
-    from vsvrisk import runs
-    from vsvrisk.audit import load_impact_config
-
-    shipped = runs.default_config("impact")
-    settings = load_impact_config(shipped)  # its relative paths resolved
-    if settings.data.synthetic_n_persons <= n_persons:
-        return shipped
-    values = settings.model_dump(mode="json")
-    values["data"]["synthetic_n_persons"] = n_persons
-    copy = out / "impact.yaml"
-    copy.write_text(yaml.safe_dump(values, sort_keys=False), encoding="utf-8")
-    return copy
-
-
 def run_demo(out: str | os.PathLike = "out/demo", n_persons: int = DEFAULT_N_PERSONS, seed: int = 1,
-             *, console=None) -> DemoResult:
+             *, console=None, lang: str = "nl") -> DemoResult:
     """Run every step of the demo into ``out`` (each subfolder replaced), showing progress.
+
+    ``lang`` is the language of the reports (``nl``, the default, or ``en``).
 
     Returns
     -------
@@ -177,9 +166,12 @@ def run_demo(out: str | os.PathLike = "out/demo", n_persons: int = DEFAULT_N_PER
     from vsvrisk import runs
     from vsvrisk._display import print_figures, print_warnings
     from vsvrisk.data import write_person_years
+    from vsvrisk.report.glossary import check_language
+    from vsvrisk.report.index import write_index
     from vsvrisk.runs import audit_run, card_run, explain_run, impact_run
     from vsvrisk.synth import generate
 
+    check_language(lang)
     console = console or Console()
     out = Path(out)
     result = DemoResult(out)
@@ -209,7 +201,7 @@ def run_demo(out: str | os.PathLike = "out/demo", n_persons: int = DEFAULT_N_PER
         best = result.runs[result.best]
         with bar.step("explain", f"explaining {result.best}, the better model") as show:
             explain_run(best.run_id, out / f"cohort-{EVAL_YEAR}.parquet", out / "explain", overwrite=True,
-                        compare=COMPARE_REGIONS, progress=show)
+                        compare=COMPARE_REGIONS, progress=show, lang=lang, index="../index.html")
         settings = yaml.safe_load(runs.default_config("allocation-2026").read_text(encoding="utf-8"))
         configs = {"previous": out / "allocation-previous.yaml", "2026": out / "allocation-2026.yaml"}
         previous = {**settings, "previous": None, "n_bootstrap": PREVIOUS_BOOTSTRAP}
@@ -219,14 +211,21 @@ def run_demo(out: str | os.PathLike = "out/demo", n_persons: int = DEFAULT_N_PER
         for key, year, folder in (("previous", TRAIN_YEAR, "allocation-previous"), ("2026", EVAL_YEAR, "allocation")):
             with bar.step(f"allocate {key}") as show:
                 runs.allocate_run(configs[key], out / folder, run_id=best.run_id, data=out / f"cohort-{year}.parquet",
-                                  overwrite=True, progress=show)
+                                  overwrite=True, progress=show, lang=lang, index="../index.html")
+        story = json.loads((out / "allocation" / "manifest.json").read_text(encoding="utf-8"))["extra"]["story"]
         with bar.step("audit") as show:
             audit_run(best.run_id, out / "audit", out / f"cohort-{EVAL_YEAR}.parquet", overwrite=True,
-                      n_boot=AUDIT_BOOTSTRAP, progress=show)
+                      n_boot=AUDIT_BOOTSTRAP, progress=show, lang=lang, index="../index.html")
         with bar.step("card"):
-            card_run(best.run_id, out / "card", overwrite=True, audit=out / "audit")
+            card_run(best.run_id, out / "card", overwrite=True, audit=out / "audit", lang=lang,
+                     story={k: story[k] for k in ("model", "cohort")}, index="../index.html")
         with bar.step("impact") as show:
-            impact_run(_impact_config(out, n_persons), out / "impact", overwrite=True, progress=show)
+            # The alternatives change the model that allocates, on its cohorts and under the 2026
+            # rules: the impact's baseline amounts are the allocation's.
+            impact_run(runs.default_config("impact"), out / "impact", overwrite=True, run_id=best.run_id,
+                       data=out / f"cohort-{EVAL_YEAR}.parquet", allocation=configs["2026"], lang=lang,
+                       index="../index.html", progress=show)
+        write_index(out, lang=lang)
     result.wall_seconds = time.perf_counter() - start
     return result
 

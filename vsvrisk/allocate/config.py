@@ -93,10 +93,12 @@ class AllocationConfig(StrictModel):
         "the 95th percentile of the replicates).",
     )
     change_threshold_pct: float = Field(
-        default=5.0,
+        default=2.5,
         gt=0,
         description="Report the chance that a region's amount moves by more than this many "
-        "percent against the previous allocation (needs 'previous').",
+        "percent against the previous allocation (needs 'previous'). Keep it inside the "
+        "dampening band (below 100 x max_change): beyond it the chance is 0 by construction, "
+        "and the reports do not show it.",
     )
     n_model_refits: int = Field(
         default=0,

@@ -6,13 +6,21 @@ for an audit only), another model spec, or another need scenario. Every variant 
 same training cohort, scores the same cohort, and is allocated with the same rules; the result
 is one long table (alternative x region) of shares, amounts and their change against the
 baseline, and one chart. A scenario-only alternative reuses the baseline's fit.
+
+The baseline is either the config's model spec, fitted here on the config's cohorts (a study),
+or a model that already allocates (:class:`FittedBaseline`: a tracked run's model, its training
+cohort and the cohort it scored), so that the baseline amounts are the allocation's own and
+every alternative is a change to the model that decides the money. An alternative that is the
+baseline itself (the same spec) is left out: it would offer the baseline as its own alternative.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
@@ -21,7 +29,8 @@ from vsvrisk.allocate.need import Scenario, scenario_from
 from vsvrisk.config import StrictModel, load_config, validate_config
 from vsvrisk.exceptions import ConfigError
 
-__all__ = ["Alternative", "ImpactData", "ImpactConfig", "load_impact_config", "impact", "IMPACT_COLUMNS"]
+__all__ = ["Alternative", "FittedBaseline", "ImpactData", "ImpactConfig", "load_impact_config", "impact",
+           "IMPACT_COLUMNS"]
 
 IMPACT_COLUMNS = ("alternative", "region_code", "region_name", "n_persons", "share", "amount_eur",
                   "delta_share_pp", "delta_eur")
@@ -33,7 +42,9 @@ class Alternative(StrictModel):
     name: str = Field(..., description="Short name (letters, digits, _ or -), a column of the outputs.")
     description: str = Field("", description="One sentence on what changes, shown in the report.")
     model: Path | None = Field(None, description="Another model spec instead of the baseline's (relative to this file).")
-    drop_features: list[str] = Field(default_factory=list, description="Features removed from every model group.")
+    drop_features: list[str] = Field(default_factory=list, description="Features removed from every model group; "
+                                     "those the model does not have are passed over (list every form, e.g. "
+                                     "wealth_percentile and wealth_group), but at least one must be a feature.")
     add_features: list[str] = Field(
         default_factory=list, description="Features added to every model group; an excluded one (migration "
         "background) is allowed here, for an audit only: such a model may never allocate money.")
@@ -108,15 +119,48 @@ def load_impact_config(config) -> ImpactConfig:
     return settings
 
 
+@dataclass
+class FittedBaseline:
+    """A model that already allocates, as the impact's baseline.
+
+    Attributes
+    ----------
+    spec : ModelSpec
+        Its spec: every alternative is a change to it.
+    model : RiskModel
+        The fitted model; its predictions are the baseline's need (no refit).
+    train : DataFrame
+        The cohort it was fitted on; the alternatives are fitted on it.
+    cohort : DataFrame
+        The cohort it scores (the allocation's).
+    """
+
+    spec: Any
+    model: Any
+    train: pd.DataFrame
+    cohort: pd.DataFrame
+
+
+def _same_spec(a, b) -> bool:
+    def key(spec):
+        return json.dumps(spec.model_dump(mode="json", exclude={"name", "description", "data"}), sort_keys=True)
+    return key(a) == key(b)
+
+
 def _variant_spec(baseline, alternative: Alternative):
     from vsvrisk.models import load_model_spec
 
     spec = load_model_spec(alternative.model) if alternative.model is not None else baseline
     values = spec.model_dump(mode="json")
     values["data"] = baseline.model_dump(mode="json")["data"]  # every variant on the same cohorts
-    for name in alternative.drop_features:
-        if not any(name in features for features in values["features"].values()):
-            raise ConfigError(f"alternative '{alternative.name}': drop_features: '{name}' is not a feature of the model")
+    # One config serves every baseline: a characteristic may be a feature in more than one form
+    # (wealth_percentile in LightGBM, wealth_group in the CBS replica), so the forms a model does
+    # not have are passed over; listing none that it has is an error.
+    present = [n for n in alternative.drop_features if any(n in fs for fs in values["features"].values())]
+    if alternative.drop_features and not present:
+        raise ConfigError(f"alternative '{alternative.name}': drop_features: none of "
+                          f"{', '.join(alternative.drop_features)} is a feature of the model")
+    for name in present:
         values["features"] = {g: [f for f in features if f != name] for g, features in values["features"].items()}
     for name in alternative.add_features:
         values["features"] = {g: features + [name] if name not in features else features
@@ -126,7 +170,7 @@ def _variant_spec(baseline, alternative: Alternative):
     return validate_config(values, type(baseline), source=f"alternative '{alternative.name}'")
 
 
-def impact(config, *, progress=None) -> pd.DataFrame:
+def impact(config, *, progress=None, baseline: FittedBaseline | None = None) -> pd.DataFrame:
     """Every region's share and amount under the baseline and each alternative.
 
     Parameters
@@ -135,6 +179,9 @@ def impact(config, *, progress=None) -> pd.DataFrame:
         The impact config (``configs/impact.yaml``).
     progress : callable, optional
         Called with a short description before each step.
+    baseline : FittedBaseline, optional
+        A fitted model, its training cohort and the cohort it scores: the baseline instead of
+        the config's ``model`` and ``data`` (which are then not used).
 
     Returns
     -------
@@ -142,7 +189,9 @@ def impact(config, *, progress=None) -> pd.DataFrame:
         Long, one row per alternative (``baseline`` first) and region: ``alternative``,
         ``region_code``, ``region_name``, ``n_persons`` (in the scored cohort), ``share`` (of
         need), ``amount_eur``, ``delta_share_pp`` (percentage points) and ``delta_eur`` against
-        the baseline. Small cells are suppressed as in the allocation.
+        the baseline. Small cells are suppressed as in the allocation. ``attrs["specs"]`` holds
+        each alternative's spec (name, learner) and ``attrs["skipped"]`` the alternatives left
+        out because they are the baseline itself.
     """
     from vsvrisk.allocate import allocate, load_allocation_config, need_from_predictions, read_previous_allocation
     from vsvrisk.models import RiskModel, load_model_spec
@@ -153,20 +202,36 @@ def impact(config, *, progress=None) -> pd.DataFrame:
     settings = load_impact_config(config)
     rules = load_allocation_config(settings.allocation)
     previous = read_previous_allocation(rules.previous) if rules.previous is not None else None
-    baseline = load_model_spec(settings.model)
-    baseline = baseline.model_copy(update={"data": baseline.data.model_copy(update={
-        "synthetic_n_persons": settings.data.synthetic_n_persons, "synthetic_seed": settings.data.synthetic_seed})})
-    variants = [("baseline", baseline, rules.scenario)]  # every spec checked before any work is done
-    variants += [(a.name, _variant_spec(baseline, a), a.scenario or rules.scenario) for a in settings.alternatives]
-    step("reading the data" if settings.data.path else "drawing the synthetic population")
-    frame, _ = load_training_data(baseline, settings.data.path)
-    train = frame[frame["school_year"] == baseline.data.train_year]
-    cohort = frame[frame["school_year"] == baseline.data.eval_year].reset_index(drop=True)
-    if train.empty or cohort.empty:
-        raise ConfigError(f"impact: the data need both school years {baseline.data.train_year} (fit) and "
-                          f"{baseline.data.eval_year} (scored): change the baseline spec's data section")
+    if baseline is not None:
+        base_spec = baseline.spec
+    else:
+        base_spec = load_model_spec(settings.model)
+        base_spec = base_spec.model_copy(update={"data": base_spec.data.model_copy(update={
+            "synthetic_n_persons": settings.data.synthetic_n_persons, "synthetic_seed": settings.data.synthetic_seed})})
+    variants = [("baseline", base_spec, rules.scenario)]  # every spec checked before any work is done
+    skipped = []
+    for a in settings.alternatives:
+        spec = _variant_spec(base_spec, a)
+        if a.scenario is None and _same_spec(spec, base_spec):
+            skipped.append(a.name)
+            continue
+        variants.append((a.name, spec, a.scenario or rules.scenario))
+    if baseline is not None:
+        train, cohort = baseline.train, baseline.cohort.reset_index(drop=True)
+    else:
+        step("reading the data" if settings.data.path else "drawing the synthetic population")
+        frame, _ = load_training_data(base_spec, settings.data.path)
+        train = frame[frame["school_year"] == base_spec.data.train_year]
+        cohort = frame[frame["school_year"] == base_spec.data.eval_year].reset_index(drop=True)
+    if train is None or train.empty or cohort.empty:
+        raise ConfigError(f"impact: the data need both school years {base_spec.data.train_year} (fit) and "
+                          f"{base_spec.data.eval_year} (scored): change the baseline spec's data section")
 
     fitted, tables = {}, []
+    if baseline is not None:  # the allocating model's own predictions: the baseline is the allocation
+        key = json.dumps(base_spec.model_dump(mode="json", exclude={"name", "description"}), sort_keys=True)
+        step("scoring the cohort with the baseline model")
+        fitted[key] = baseline.model.predict_risk(cohort).to_numpy()
     for name, spec, scenario in variants:
         key = json.dumps(spec.model_dump(mode="json", exclude={"name", "description"}), sort_keys=True)
         if key not in fitted:  # a scenario-only alternative reuses the fit it shares
@@ -183,4 +248,7 @@ def impact(config, *, progress=None) -> pd.DataFrame:
     table = table[list(IMPACT_COLUMNS)]
     blocks = [suppress_small_cells(block, threshold=rules.disclosure_threshold)
               for _, block in table.groupby("alternative", sort=False)]
-    return pd.concat(blocks, ignore_index=True)
+    result = pd.concat(blocks, ignore_index=True)
+    result.attrs["specs"] = {name: {"name": spec.name, "learner": spec.learner} for name, spec, _ in variants}
+    result.attrs["skipped"] = skipped
+    return result

@@ -232,7 +232,9 @@ def compare_regions(table: pd.DataFrame, a, b, *, by: str = "region_code") -> pd
     Returns
     -------
     DataFrame
-        One row per term, the largest difference first: ``term``, ``region_a`` and
+        One row per term, the largest difference in need per person first (the budget's
+        unit, so a term that moves much money is never hidden below ones that only look large
+        in log-odds): ``term``, ``region_a`` and
         ``region_b`` (each region's term against the nation, log-odds),
         ``contribution_log_odds`` (A minus B) and ``contribution_need_per_person``: A minus B
         of each region's share term divided by its population share, i.e. the term's part in
@@ -284,7 +286,7 @@ def compare_regions(table: pd.DataFrame, a, b, *, by: str = "region_code") -> pd
                                          - rb["contribution_share"].fillna(0.0) / float(first_b["population_share"])).to_numpy(),
     })
     result.insert(3, "contribution_log_odds", result["region_a"] - result["region_b"])
-    result = result.iloc[np.argsort(-result["contribution_log_odds"].abs().to_numpy(), kind="stable")]
+    result = result.iloc[np.argsort(-result["contribution_need_per_person"].abs().to_numpy(), kind="stable")]
     result = result.reset_index(drop=True)
     result.attrs.update({
         "region_a": a, "region_b": b,
@@ -292,6 +294,8 @@ def compare_regions(table: pd.DataFrame, a, b, *, by: str = "region_code") -> pd
         "mean_log_odds_a": float(first_a["region_mean_log_odds"]),
         "mean_log_odds_b": float(first_b["region_mean_log_odds"]),
         "difference_log_odds": float(first_a["region_mean_log_odds"] - first_b["region_mean_log_odds"]),
+        "need_per_person_a": float(first_a["need_share"] / first_a["population_share"]),
+        "need_per_person_b": float(first_b["need_share"] / first_b["population_share"]),
         "difference_need_per_person": float(first_a["need_share"] / first_a["population_share"]
                                             - first_b["need_share"] / first_b["population_share"]),
     })

@@ -18,11 +18,12 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from vsvrisk.exceptions import ConfigError, DisclosureError
+from vsvrisk.report.glossary import COLOURS, glossary
 
 __all__ = ["drivers_figure", "beeswarm_figure", "dependence_figure", "waterfall_figure",
            "regions_figure", "comparison_figure"]
 
-_MORE, _LESS = "#c2571a", "#4a6fa5"  # more need (orange-red), less need (blue)
+_MORE, _LESS = COLOURS["more"], COLOURS["less"]  # more need, less need: the reports' one pair of colours
 
 
 def _codes(values: pd.Series) -> tuple[np.ndarray, list | None]:
@@ -51,8 +52,8 @@ def _explanation(aggregates, group: str):
                             data=data, feature_names=list(variables)), values
 
 
-def drivers_figure(drivers: pd.DataFrame, top: int = 12) -> Figure:
-    """Bars of mean |SHAP| per variable, one panel per model group.
+def drivers_figure(drivers: pd.DataFrame, top: int = 12, *, lang: str = "en") -> Figure:
+    """Bars of mean |SHAP| per variable, one panel per model group (variables by their labels).
 
     Examples
     --------
@@ -66,8 +67,9 @@ def drivers_figure(drivers: pd.DataFrame, top: int = 12) -> Figure:
     for i, group in enumerate(groups):
         axes = figure.add_subplot(1, len(groups), i + 1)
         shown = drivers[drivers["model_group"] == group].dropna(subset=["mean_abs_shap"]).nsmallest(top, "rank")[::-1]
-        axes.barh(shown["variable"], shown["mean_abs_shap"], color=_LESS)
-        axes.set_title(f"{group}: mean |SHAP| (log-odds)", fontsize=10)
+        g = glossary(lang)
+        axes.barh([g.variable(v) for v in shown["variable"]], shown["mean_abs_shap"], color=_LESS)
+        axes.set_title(f"{group}: {g.pick('gem.', 'mean')} |SHAP| (log-odds)", fontsize=10)
         axes.tick_params(labelsize=8)
         axes.spines[["top", "right"]].set_visible(False)
     figure.tight_layout()
@@ -143,27 +145,32 @@ def dependence_figure(aggregates, group: str, variable: str):
     return figure
 
 
-def _waterfall(axes, start: float, start_label: str, end_label: str, terms: pd.Series, top: int) -> None:
+def _waterfall(axes, start: float, start_label: str, end_label: str, terms: pd.Series, top: int,
+               lang: str = "en", unit: str = "log-odds") -> None:
     """Horizontal waterfall from ``start`` through the largest ``terms`` to their sum."""
+    g = glossary(lang)
     order = terms.abs().sort_values(ascending=False).index
     shown = terms[order[:top]]
     rest = terms[order[top:]]
+    shown.index = [g.variable(term) for term in shown.index]
     if len(rest):
-        shown = pd.concat([shown, pd.Series({f"other {len(rest)} terms": rest.sum()})])
+        shown = pd.concat([shown, pd.Series({g.pick(f"overige {len(rest)} factoren", f"other {len(rest)} terms"): rest.sum()})])
     labels = [start_label, *shown.index, end_label]
     position, reached = start, [start]
     for i, (_, value) in enumerate(shown.items(), start=1):
         axes.barh(i, value, left=position, color=_MORE if value > 0 else _LESS, height=0.7)
-        axes.text(position + value, i, f" {value:+.3f} ", va="center", ha="left" if value >= 0 else "right", fontsize=7)
+        axes.text(position + value, i, f" {g.number(value, 3, signed=True)} ", va="center",
+                  ha="left" if value >= 0 else "right", fontsize=7)
         position += value
         reached.append(position)
     for y, x in ((0, start), (len(labels) - 1, position)):
         axes.plot([x], [y], marker="D", color="black")
-        axes.text(x, y, f"  {x:.3f}", va="center", fontsize=8)
+        axes.text(x, y, f"  {g.number(x, 3)}", va="center", fontsize=8)
     axes.set_yticks(range(len(labels)), labels, fontsize=8)
     axes.invert_yaxis()
     axes.axvline(start, color="#999999", linewidth=0.8, linestyle=":")
-    axes.set_xlabel("mean log-odds of vsv")
+    axes.set_xlabel(g.pick("gemiddelde log-odds van vsv", "mean log-odds of vsv") if unit == "log-odds"
+                    else g.pick("behoefte per leerling (landelijk gemiddelde = 1)", "need per pupil (national mean = 1)"))
     axes.spines[["top", "right"]].set_visible(False)
     # Room for the value labels on both sides of the bars' reach.
     span = max(max(reached) - min(reached), 1e-3)
@@ -173,7 +180,7 @@ def _waterfall(axes, start: float, start_label: str, end_label: str, terms: pd.S
 def _fit_margins(figure: Figure) -> None:
     # Fixed margins in inches instead of tight_layout: 40 waterfalls draw twice as fast.
     width, height = figure.get_size_inches()
-    figure.subplots_adjust(left=1.75 / width, right=1 - 0.25 / width, bottom=0.55 / height, top=1 - 0.4 / height)
+    figure.subplots_adjust(left=2.3 / width, right=1 - 0.25 / width, bottom=0.55 / height, top=1 - 0.4 / height)
 
 
 def _region(table: pd.DataFrame, code, by: str) -> pd.DataFrame:
@@ -185,7 +192,7 @@ def _region(table: pd.DataFrame, code, by: str) -> pd.DataFrame:
     return region
 
 
-def waterfall_figure(table: pd.DataFrame, region, *, top: int = 8, by: str = "region_code") -> Figure:
+def waterfall_figure(table: pd.DataFrame, region, *, top: int = 8, by: str = "region_code", lang: str = "en") -> Figure:
     """From the national mean log-odds to one region's, term by term (largest first).
 
     Examples
@@ -195,23 +202,30 @@ def waterfall_figure(table: pd.DataFrame, region, *, top: int = 8, by: str = "re
     ...     "region_mean_log_odds": [-3.8, -3.8], "national_mean_log_odds": [-4.0, -4.0],
     ...     "need_share": [0.1, 0.1], "population_share": [0.08, 0.08]})
     >>> waterfall_figure(table, 1).axes[0].get_title()
-    'A: mean log-odds -3.80 against -4.00 nationally'
+    'A: mean log-odds −3.80 against −4.00 nationally'
     """
     rows = _region(table, region, by)
     first = rows.iloc[0]
     figure = Figure(figsize=(7.5, 1.2 + 0.3 * (min(top, len(rows)) + 3)))
     axes = figure.add_subplot()
-    _waterfall(axes, float(first["national_mean_log_odds"]), "nation", str(first.get("region_name", region)),
-               rows.set_index("term")["contribution_log_odds"], top)
-    axes.set_title(f"{first.get('region_name', region)}: mean log-odds {first['region_mean_log_odds']:.2f} "
-                   f"against {first['national_mean_log_odds']:.2f} nationally", fontsize=10)
-    figure.text(0.99, 0.01, f"need share {100 * first['need_share']:.2f}%, population share "
-                f"{100 * first['population_share']:.2f}%", ha="right", fontsize=7, color="#555555")
+    g = glossary(lang)
+    _waterfall(axes, float(first["national_mean_log_odds"]), g.pick("land", "nation"), str(first.get("region_name", region)),
+               rows.set_index("term")["contribution_log_odds"], top, lang)
+    name = first.get("region_name", region)
+    mean, nation = g.number(first["region_mean_log_odds"], 2), g.number(first["national_mean_log_odds"], 2)
+    axes.set_title(g.pick(f"{name}: gemiddelde log-odds {mean} tegen {nation} landelijk",
+                          f"{name}: mean log-odds {mean} against {nation} nationally"), fontsize=10)
+    figure.text(0.99, 0.01, g.pick(f"aandeel behoefte {g.percent(first['need_share'], 2)}, aandeel leerlingen "
+                                   f"{g.percent(first['population_share'], 2)}",
+                                   f"need share {g.percent(first['need_share'], 2)}, population share "
+                                   f"{g.percent(first['population_share'], 2)}"),
+                ha="right", fontsize=7, color="#555555")
     _fit_margins(figure)
     return figure
 
 
-def regions_figure(table: pd.DataFrame, *, measure: str = "log_odds", top: int = 6, by: str = "region_code") -> Figure:
+def regions_figure(table: pd.DataFrame, *, measure: str = "log_odds", top: int = 6, by: str = "region_code",
+                   lang: str = "en") -> Figure:
     """All regions at once: each region's gap to the nation, split by term.
 
     Parameters
@@ -238,13 +252,18 @@ def regions_figure(table: pd.DataFrame, *, measure: str = "log_odds", top: int =
     """
     if measure not in ("log_odds", "need_per_person"):
         raise ConfigError(f"measure must be 'log_odds' or 'need_per_person', got {measure!r}")
+    g = glossary(lang)
     shown = table.dropna(subset=["contribution_log_odds"]).copy()
     if measure == "need_per_person":
         shown["value"] = shown["contribution_share"] / shown["population_share"]
-        label, title = "need per person against the national mean (1 = +100%)", "Why need per person differs"
+        label = g.pick("behoefte per leerling tegen het landelijk gemiddelde (1 = +100%)",
+                       "need per person against the national mean (1 = +100%)")
+        title = g.pick("Waarom de behoefte per leerling verschilt", "Why need per person differs")
     else:
         shown["value"] = shown["contribution_log_odds"]
-        label, title = "mean log-odds of the region minus the national mean", "Why mean log-odds differ"
+        label = g.pick("gemiddelde log-odds van de regio min het landelijk gemiddelde",
+                       "mean log-odds of the region minus the national mean")
+        title = g.pick("Waarom de gemiddelde log-odds verschillen", "Why mean log-odds differ")
     wide = shown.pivot_table(index=[by, "region_name"], columns="term", values="value", aggfunc="first", sort=False)
     leading = wide.abs().mean().sort_values(ascending=False).index[:top]
     parts = wide[leading].copy()
@@ -258,24 +277,31 @@ def regions_figure(table: pd.DataFrame, *, measure: str = "log_odds", top: int =
     positive, negative = np.zeros(len(parts)), np.zeros(len(parts))
     for colour, term in zip(colours, parts.columns):
         values = parts[term].to_numpy()
-        axes.barh(y, values, left=np.where(values >= 0, positive, negative), color=colour, label=term, height=0.75)
+        axes.barh(y, values, left=np.where(values >= 0, positive, negative), color=colour, label=g.variable(term),
+                  height=0.75)
         positive, negative = positive + np.clip(values, 0, None), negative + np.clip(values, None, 0)
-    axes.plot(total.to_numpy(), y, "o", color="black", markersize=3.5, label="total")
+    axes.plot(total.to_numpy(), y, "o", color="black", markersize=3.5, label=g.pick("totaal", "total"))
     axes.set_yticks(y, [name for _, name in parts.index], fontsize=7)
     axes.axvline(0.0, color="black", linewidth=0.6)
     axes.set_xlabel(label)
     axes.legend(fontsize=7, loc="lower right", frameon=False)
-    axes.set_title(f"{title} between regions: contributions per variable", fontsize=10)
+    axes.set_title(g.pick(f"{title} tussen regio’s: bijdrage per kenmerk",
+                          f"{title} between regions: contributions per variable"), fontsize=10)
     hidden = sorted(set(table["region_name"]) - set(shown["region_name"]))
     if hidden:
-        figure.text(0.01, 0.005, f"suppressed (too few persons): {', '.join(map(str, hidden))}", fontsize=6)
+        figure.text(0.01, 0.005, g.pick("onderdrukt (te weinig leerlingen): ", "suppressed (too few persons): ")
+                    + ", ".join(map(str, hidden)), fontsize=6)
     axes.spines[["top", "right"]].set_visible(False)
     figure.tight_layout()
     return figure
 
 
-def comparison_figure(comparison: pd.DataFrame, *, top: int = 8) -> Figure:
-    """Waterfall from region B's mean log-odds to region A's.
+def comparison_figure(comparison: pd.DataFrame, *, top: int = 8, lang: str = "en") -> Figure:
+    """Waterfall from region B's need per person to region A's, largest terms first.
+
+    The terms are in need per person (the budget's unit), so the ones shown are those that
+    move the money most; in log-odds a term such as the vo/mbo mix looks small and would be
+    folded into "other" while it moves many euros.
 
     Parameters
     ----------
@@ -284,18 +310,22 @@ def comparison_figure(comparison: pd.DataFrame, *, top: int = 8) -> Figure:
 
     Examples
     --------
-    >>> comparison = pd.DataFrame({"term": ["age", "model_group_mix"], "contribution_log_odds": [0.5, 0.1]})
-    >>> comparison.attrs.update(name_a="A", name_b="B", mean_log_odds_b=-4.2, difference_log_odds=0.6)
+    >>> comparison = pd.DataFrame({"term": ["age", "model_group_mix"], "contribution_need_per_person": [0.5, 0.1]})
+    >>> comparison.attrs.update(name_a="A", name_b="B", need_per_person_b=0.8, difference_need_per_person=0.6)
     >>> comparison_figure(comparison).axes[0].get_title()
-    'A against B: +0.600 in mean log-odds'
+    'A against B: +0.600 in need per person (national mean = 1)'
     """
     attrs = comparison.attrs
-    terms = comparison.set_index("term")["contribution_log_odds"]
-    start = attrs.get("mean_log_odds_b", 0.0)
+    terms = comparison.set_index("term")["contribution_need_per_person"]
+    start = attrs.get("need_per_person_b", 0.0)
     figure = Figure(figsize=(7.5, 1.2 + 0.3 * (min(top, len(terms)) + 3)))
     axes = figure.add_subplot()
-    _waterfall(axes, start, str(attrs.get("name_b", "B")), str(attrs.get("name_a", "A")), terms, top)
-    axes.set_title(f"{attrs.get('name_a', 'A')} against {attrs.get('name_b', 'B')}: "
-                   f"{attrs.get('difference_log_odds', terms.sum()):+.3f} in mean log-odds", fontsize=10)
+    g = glossary(lang)
+    _waterfall(axes, start, str(attrs.get("name_b", "B")), str(attrs.get("name_a", "A")), terms, top, lang,
+               unit="need per person")
+    difference = g.number(attrs.get("difference_need_per_person", terms.sum()), 3, signed=True)
+    a, b = attrs.get("name_a", "A"), attrs.get("name_b", "B")
+    axes.set_title(g.pick(f"{a} tegen {b}: {difference} behoefte per leerling (land = 1)",
+                          f"{a} against {b}: {difference} in need per person (national mean = 1)"), fontsize=10)
     _fit_margins(figure)
     return figure

@@ -15,9 +15,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from vsvrisk.report.glossary import COLOURS, Glossary, glossary
+
 __all__ = ["change_chart", "figure_svg", "share_chart"]
 
-_UP, _DOWN, _BAR = "#1b7837", "#c2571a", "#4a6fa5"
+_UP, _DOWN, _BAR = COLOURS["more"], COLOURS["less"], COLOURS["bar"]
 
 
 def figure_svg(fig: Figure) -> str:
@@ -31,8 +33,9 @@ def figure_svg(fig: Figure) -> str:
     return re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1', text, count=1)
 
 
-def share_chart(table: pd.DataFrame) -> str:
+def share_chart(table: pd.DataFrame, g: Glossary | None = None) -> str:
     """Bars of each region's share of national need, with its interval when the table has one."""
+    g = g or glossary("nl")
     data = table.dropna(subset=["share"]).sort_values("share")
     fig = Figure(figsize=(8, 0.22 * len(data) + 0.9))
     ax = fig.add_subplot()
@@ -46,16 +49,18 @@ def share_chart(table: pd.DataFrame) -> str:
             error_kw={"ecolor": "#333333", "capsize": 2, "elinewidth": 0.8})
     ax.set_yticks(positions, data["region_name"].astype(str).tolist(), fontsize=8)
     ax.set_ylim(-0.6, len(data) - 0.4)
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{100 * x:.0f}%"))
-    ax.set_xlabel("share of national need" + (" (line: interval)" if error is not None else ""))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: g.percent(x, 0)))
+    ax.set_xlabel(g.pick("aandeel in de landelijke behoefte", "share of national need")
+                  + (g.pick(" (lijn: interval)", " (line: interval)") if error is not None else ""))
     ax.grid(axis="x", color="#dddddd")
     ax.set_axisbelow(True)
     ax.spines[["top", "right"]].set_visible(False)
     return figure_svg(fig)
 
 
-def change_chart(table: pd.DataFrame, max_change: float | None) -> str:
+def change_chart(table: pd.DataFrame, max_change: float | None, g: Glossary | None = None) -> str:
     """Bars of each region's change against last year, with the dampening band dashed."""
+    g = g or glossary("nl")
     column = "change_pct" if "change_pct" in table.columns else "change_eur"
     data = table.dropna(subset=[column]).sort_values(column)
     values = data[column].to_numpy(float)
@@ -67,14 +72,16 @@ def change_chart(table: pd.DataFrame, max_change: float | None) -> str:
     ax.set_ylim(-0.6, len(data) - 0.4)
     ax.axvline(0, color="#333333", linewidth=0.8)
     if column == "change_pct":
-        ax.set_xlabel("change against last year (%)")
+        ax.set_xlabel(g.pick("verandering tegen vorig jaar (%)", "change against last year (%)"))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: g.number(x, 1)))
         if max_change:
             for edge in (-100 * max_change, 100 * max_change):
                 ax.axvline(edge, color="#777777", linestyle="--", linewidth=0.8)
-            ax.set_title("dashed: dampening band", fontsize=8, loc="right", color="#555555")
+            ax.set_title(g.pick("gestreept: grenzen van de demping", "dashed: dampening band"), fontsize=8,
+                         loc="right", color="#555555")
     else:
-        ax.set_xlabel("change against last year (€)")
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
+        ax.set_xlabel(g.pick("verandering tegen vorig jaar (€)", "change against last year (€)"))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: g.number(x)))
     ax.grid(axis="x", color="#dddddd")
     ax.set_axisbelow(True)
     ax.spines[["top", "right"]].set_visible(False)

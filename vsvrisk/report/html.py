@@ -1,8 +1,10 @@
 """One self-contained HTML page per allocation, readable by a policy officer.
 
 Nothing on the page is fetched from elsewhere (no CDN, fonts or scripts): the CSS is inline and
-the charts are inline SVG drawn by matplotlib, so the page opens inside Remote Access and can be
-mailed on as one file. Every piece of text is escaped.
+the charts are inline SVG, so the page opens inside Remote Access and can be mailed on as one
+file. Every piece of text is escaped; every label comes from :mod:`vsvrisk.report.glossary`, in
+Dutch unless English is asked for. The table fits a 1024 px window; the map and each region's
+name link to the region pages (``regio-XX.html``) beside it.
 """
 
 from __future__ import annotations
@@ -14,18 +16,13 @@ from typing import Any
 
 import pandas as pd
 
-from vsvrisk.exceptions import AllocationError
+from vsvrisk.report._page import crumbs, facts, keys, page
 from vsvrisk.report.charts import change_chart, share_chart
+from vsvrisk.report.glossary import Glossary, glossary
+from vsvrisk.report.map import region_map_svg
+from vsvrisk.report.story import story_html
 
-__all__ = ["render_allocation_html", "column_kind"]
-
-_LABELS = {
-    "region_code": "Code", "region_name": "Region", "need": "Need", "share": "Need share",
-    "amount_eur": "Amount", "previous_eur": "Last year", "change_eur": "Change",
-    "change_pct": "Change %", "binding": "Held by",
-}
-_BINDING = {"none": "", "floor": "minimum", "lower_band": "max. down",
-            "upper_band": "max. up"}
+__all__ = ["render_allocation_html", "column_kind", "chance_threshold", "drift_sentences", "region_page_name"]
 
 
 def column_kind(name: str) -> str:
@@ -40,6 +37,7 @@ def column_kind(name: str) -> str:
     >>> [column_kind(c) for c in ("change_pct", "amount_share", "amount_low", "n_persons")]
     ['percent_points', 'fraction', 'euro', 'count']
     """
+    name = name.removeprefix("model_")
     if name.endswith("_pct"):
         return "percent_points"
     if name == "share" or name.startswith(("share_", "p_")) or name.endswith("_share"):
@@ -51,206 +49,218 @@ def column_kind(name: str) -> str:
     return "other"
 
 
+def region_page_name(code: int) -> str:
+    """The file name of a region's page: ``regio-29.html``."""
+    return f"regio-{int(code):02d}.html"
+
+
+def chance_threshold(rules: Mapping[str, Any], manifest: Mapping[str, Any]) -> float | None:
+    """The x of "chance of a change of more than x%", where that chance can be non-zero.
+
+    None when it cannot: no previous year (nothing to change against), or a dampening band no
+    wider than x (the band holds every amount within x, so the chance is 0 by construction).
+
+    Examples
+    --------
+    >>> chance_threshold({"max_change": 0.05}, {"extra": {"intervals": {"change_threshold_pct": 2.5}}})
+    2.5
+    >>> chance_threshold({"max_change": 0.05}, {"extra": {"intervals": {"change_threshold_pct": 5.0}}}) is None
+    True
+    """
+    x = ((manifest.get("extra") or {}).get("intervals") or {}).get("change_threshold_pct")
+    if x is None:
+        x = rules.get("change_threshold_pct")
+    band = rules.get("max_change")
+    if x is None or (band is not None and x >= 100 * band - 1e-9):
+        return None
+    return float(x)
+
+
+def drift_sentences(rows: list[Mapping[str, Any]], g: Glossary) -> list[str]:
+    """The drift checks that fired, one sentence each in the reader's language.
+
+    Examples
+    --------
+    >>> drift_sentences([{"check": "psi", "feature": "wealth_percentile", "value": 0.31, "threshold": 0.2}],
+    ...                 glossary("nl"))[0][:60]
+    'De verdeling van vermogen van het gezin is tussen het traini'
+    """
+    lines = []
+    for row in rows:
+        if row["check"] == "psi":
+            variable = g.variable(row["feature"])
+            lines.append(g.pick(
+                f"De verdeling van {variable} is tussen het trainingscohort en het gescoorde cohort veranderd "
+                f"(stabiliteitsindex {g.number(row['value'], 2)}, boven {g.number(row['threshold'], 1)}): controleer "
+                "de gegevens, of train het model opnieuw op een recent cohort.",
+                f"The distribution of {variable} has shifted between the training and the scored cohort (population "
+                f"stability index {g.number(row['value'], 2)}, above {g.number(row['threshold'], 1)}): check the data, "
+                "or retrain the model on a recent cohort."))
+        elif row["check"] == "not_checked":
+            lines.append(g.pick("Verschuiving niet gecontroleerd: het trainingsbestand van het model is hier niet gevonden.",
+                                "Drift not checked: the model's training data file is not found here."))
+        else:
+            where = g.pick("landelijk", "nationally") if row["feature"] == "all" else g.pick(
+                f"in het {row['feature']}", f"in {row['feature']}")
+            low = row["value"] > 0
+            lines.append(g.pick(
+                f"De kalibratie is {where} {g.number(row['value'], 2, signed=True)} log-odds verschoven tussen het "
+                f"trainingscohort en het gescoorde cohort (meer dan {g.number(row['threshold'], 1)}): de voorspelde "
+                f"risico’s zijn gemiddeld te {'laag' if low else 'hoog'}; herkalibreer of train het model opnieuw.",
+                f"Calibration-in-the-large moved {where} by {g.number(row['value'], 2, signed=True)} log-odds between "
+                f"the training and the scored cohort (more than {g.number(row['threshold'], 1)}): predicted risks are on "
+                f"average too {'low' if low else 'high'}; recalibrate or retrain the model."))
+    return lines
+
+
 def _missing(value: Any) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
-def _euro(value: Any, signed: bool = False) -> str:
-    if _missing(value):
-        return "–"
-    sign = "+" if signed and value > 0 else ("−" if value < 0 else "")
-    return f"{sign}€\u00a0{abs(value):,.0f}"
-
-
-def _fraction(value: Any, digits: int = 2) -> str:
-    return "–" if _missing(value) else f"{100 * value:.{digits}f}%"
-
-
-def _points(value: Any) -> str:
-    if _missing(value):
-        return "–"
-    return f"{'+' if value > 0 else ''}{value:.1f}%".replace("-", "−")
-
-
-def _explanation(table: pd.DataFrame, rules: Mapping[str, Any], budget: int) -> str:
-    parts = [f"The budget of {_euro(budget)} is divided over the {len(table)} regions (RMC "
-             f"regions) in proportion to their need: the expected number of pupils who leave "
-             f"school without a basic qualification (vsv), the sum of every pupil's predicted "
-             f"risk. A region with twice the need gets twice the variable part."]
+def _explanation(table: pd.DataFrame, rules: Mapping[str, Any], budget: int, g: Glossary) -> str:
+    parts = [g.pick(
+        f"Het budget van {g.euro(budget)} wordt verdeeld over de {len(table)} regio’s (RMC-regio’s) naar hun "
+        "behoefte: het verwachte aantal leerlingen dat zonder startkwalificatie van school gaat (vsv), de som "
+        "van de voorspelde kansen van de leerlingen. Een regio met twee keer zoveel behoefte krijgt twee keer "
+        "zoveel van het variabele deel.",
+        f"The budget of {g.euro(budget)} is divided over the {len(table)} regions (RMC regions) in proportion "
+        "to their need: the expected number of pupils who leave school without a basic qualification (vsv), the "
+        "sum of the pupils' predicted chances. A region with twice the need gets twice the variable part.")]
     if rules.get("base_amount_eur"):
-        parts.append(f"Every region first receives a fixed {_euro(rules['base_amount_eur'])}.")
+        parts.append(g.pick(f"Elke regio krijgt eerst een vast basisbedrag van {g.euro(rules['base_amount_eur'])}.",
+                            f"Every region first receives a fixed base amount of {g.euro(rules['base_amount_eur'])}."))
     if rules.get("floor_eur"):
-        parts.append(f"No region receives less than {_euro(rules['floor_eur'])}.")
+        parts.append(g.pick(f"Geen regio krijgt minder dan het minimumbedrag van {g.euro(rules['floor_eur'])}.",
+                            f"No region receives less than the minimum amount of {g.euro(rules['floor_eur'])}."))
     if rules.get("max_change"):
-        parts.append(
-            f"A dampening band keeps every region within {_fraction(rules['max_change'], 0)} of "
-            f"last year's amount, so that a region can plan: where the band holds a region back, "
-            f"the money is shared among the other regions by need.")
-    parts.append("Amounts are whole euros and add up to the budget exactly.")
+        band = g.percent(rules["max_change"], 0)
+        parts.append(g.pick(
+            f"De demping houdt elke regio binnen {band} van het bedrag van vorig jaar, zodat een regio kan "
+            "plannen; wat een regio daardoor niet krijgt of niet hoeft af te staan, wordt naar behoefte over de "
+            "andere regio’s verdeeld.",
+            f"Dampening keeps every region within {band} of last year's amount, so that a region can plan; "
+            "what the band holds back is shared among the other regions by need."))
+    parts.append(g.pick("De bedragen zijn hele euro’s en tellen precies op tot het budget.",
+                        "Amounts are whole euros and add up to the budget exactly."))
     return " ".join(parts)
 
 
 def _any_suppressed(table: pd.DataFrame) -> bool:
-    return "suppressed" in table.columns and bool(table["suppressed"].fillna(False).any())
+    return "suppressed" in table.columns and bool(table["suppressed"].fillna(False).astype(bool).any())
 
 
-def _table_note(table: pd.DataFrame) -> str:
-    notes = ["Need: the expected number of early school leavers. Need share: the region's part "
-             "of the national need."]
-    if "amount_low" in table.columns:
-        notes.append("Amount interval: the range the amount falls in when the need estimate is "
-                     "redone on resampled data (the files also give the share interval).")
-    if any(str(c).startswith("p_change_above") for c in table.columns):
-        notes.append("Chance of big change: how likely the amount moves more than the chosen "
-                     "threshold.")
-    if "binding" in table.columns:
-        notes.append("Held by: the rule that fixes the amount instead of need (the minimum, or "
-                     "the dampening band's maximum rise or fall).")
-    notes.append("–: not available, or suppressed because it rests on fewer persons than the "
-                 "disclosure threshold.")
-    return " ".join(notes)
-
-
-def _cell(value: str, numeric: bool = True, title: str | None = None) -> str:
+def _cell(value: str, numeric: bool = True, field: str | None = None) -> str:
     attrs = ' class="num"' if numeric else ""
-    if value == "–":
-        attrs += ' title="suppressed or not available"'
-    elif title:
-        attrs += f' title="{escape(title)}"'
-    return f"<td{attrs}>{escape(value)}</td>"
+    if field:
+        attrs += f' data-field="{field}"'
+    return f"<td{attrs}>{value}</td>"
 
 
-def _allocation_table(table: pd.DataFrame) -> str:
+def _allocation_table(table: pd.DataFrame, g: Glossary, chance: float | None, level: float | None) -> str:
     has = set(table.columns)
-    heads = ["Code", "Region", "Need", "Need share", "Amount"]
+    heads = [g.column("region_code"), g.column("region_name"), g.column("share"), g.column("amount_eur")]
     if "previous_eur" in has:
-        heads.append("Last year")
+        heads.append(g.column("previous_eur"))
     if {"change_eur", "change_pct"} & has:
-        heads.append("Change")
-    # One interval column keeps the table within a screen: in euros when known (what a region
-    # plans with), else as a share; the chart shows the share intervals, the files hold both.
-    interval = ("amount" if {"amount_low", "amount_high"} <= has
-                else "share" if {"share_low", "share_high"} <= has else None)
+        heads.append(g.column("change_eur"))
+    # One interval column keeps the table within a screen: in euros (what a region plans with);
+    # the chart shows the share intervals, the files hold both.
+    interval = {"amount_low", "amount_high"} <= has
     if interval:
-        heads.append("Amount interval" if interval == "amount" else "Share interval")
-    chance = [c for c in table.columns if c.startswith("p_change_above")]
-    heads += ["Chance of big change" if c == "p_change_above" else c for c in chance]
+        heads.append(g.pick(f"{g.percent(level or 0.9, 0)}-interval bedrag", f"{g.percent(level or 0.9, 0)} interval"))
+    show_chance = chance is not None and "p_change_above" in has
+    if show_chance:
+        heads.append(g.pick(f"Kans op > {g.number(chance, 1)}% verandering", f"Chance of > {g.number(chance, 1)}% change"))
     if "binding" in has:
-        heads.append("Held by")
+        heads.append(g.column("binding"))
     rows = []
-    for row in table.itertuples(index=False):
-        r = row._asdict()
-        cells = [_cell(str(r["region_code"]), False), _cell(str(r["region_name"]), False),
-                 _cell("–" if _missing(r.get("need")) else f"{r['need']:,.1f}"),
-                 _cell(_fraction(r.get("share"))), _cell(_euro(r["amount_eur"]))]
+    for r in table.to_dict("records"):
+        code = int(r["region_code"])
+        name = f'<a href="{region_page_name(code)}">{escape(str(r["region_name"]))}</a>'
+        cells = [_cell(str(code), False), _cell(name, False, "region_name"),
+                 _cell(escape(g.percent(r.get("share"), 2)), field="share"),
+                 _cell(escape(g.euro(r["amount_eur"])), field="amount_eur")]
         if "previous_eur" in has:
-            cells.append(_cell(_euro(r["previous_eur"])))
-        # One column for the change in euros and percent keeps the table within a screen.
-        change = [_euro(r["change_eur"], signed=True)] if "change_eur" in has else []
-        if "change_pct" in has:
-            change.append(f"({_points(r['change_pct'])})" if change else _points(r["change_pct"]))
-        if change:
-            cells.append(_cell(" ".join(change)))
-        if interval == "amount":
-            high = _euro(r["amount_high"]).replace("€\u00a0", "")
-            cells.append(_cell(f"{_euro(r['amount_low'])} – {high}"))
-        elif interval == "share":
-            cells.append(_cell(f"{_fraction(r['share_low'])} – {_fraction(r['share_high'])}"))
-        cells += [_cell(_fraction(r[c], 0)) for c in chance]
+            cells.append(_cell(escape(g.euro(r["previous_eur"])), field="previous_eur"))
+        if {"change_eur", "change_pct"} & has:
+            change = g.euro(r.get("change_eur"), signed=True) if "change_eur" in has else ""
+            if "change_pct" in has and not _missing(r.get("change_pct")):
+                change += f" ({g.number(r['change_pct'], 1, signed=True)}%)"
+            cells.append(_cell(escape(change.strip() or "–"), field="change_eur"))
+        if interval:
+            if _missing(r.get("amount_low")):
+                cells.append(_cell("–"))
+            else:
+                cells.append(_cell(f"{escape(g.euro(r['amount_low']))} –<br>{escape(g.euro(r['amount_high']))}"))
+        if show_chance:
+            cells.append(_cell(escape(g.percent(r.get("p_change_above"), 0)), field="p_change_above"))
         if "binding" in has:
-            cells.append(_cell(_BINDING.get(str(r["binding"]), str(r["binding"])), False))
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    label = "Total of the regions shown" if _any_suppressed(table) else "Total"
-    total = ["<td></td>", f"<td>{label}</td>",
-             _cell(f"{table['need'].sum():,.1f}" if "need" in has else ""),
-             _cell(_fraction(table["share"].sum()) if "share" in has else ""),
-             _cell(_euro(table["amount_eur"].sum()))]
-    total += [_cell(_euro(table[c].sum(), signed=c == "change_eur"))
-              for c in ("previous_eur", "change_eur") if c in has]
+            rule = str(r["binding"])
+            cells.append(_cell(escape("" if rule == "none" else g.rule(rule)), False, "binding"))
+        rows.append(f'<tr data-region="{code}">' + "".join(cells) + "</tr>")
+    label = g.pick("Totaal van de getoonde regio’s", "Total of the regions shown") if _any_suppressed(table) \
+        else g.pick("Totaal", "Total")
+    total = ["<td></td>", f"<td>{escape(label)}</td>",
+             _cell(escape(g.percent(table["share"].sum(), 2))),
+             _cell(escape(g.euro(table["amount_eur"].sum())), field="amount_eur")]
+    if "previous_eur" in has:
+        total.append(_cell(escape(g.euro(table["previous_eur"].sum()))))
+    if {"change_eur", "change_pct"} & has:
+        total.append(_cell(escape(g.euro(table["change_eur"].sum(), signed=True)) if "change_eur" in has else ""))
     total += ["<td></td>"] * (len(heads) - len(total))
-    head = "".join(f"<th>{escape(h)}</th>" if h in ("Code", "Region", "Held by")
-                   else f'<th class="num">{escape(h)}</th>' for h in heads)
-    return ('<div class="scroll"><table class="data"><thead><tr>' + head
-            + "</tr></thead><tbody>" + "".join(rows) + "</tbody><tfoot><tr>" + "".join(total)
+    numeric = {g.column("region_code"), g.column("region_name"), g.column("binding")}
+    head = "".join(f"<th>{escape(h)}</th>" if h in numeric else f'<th class="num">{escape(h)}</th>' for h in heads)
+    return ('<div class="scroll"><table class="data allocation"><thead><tr>' + head + "</tr></thead><tbody>"
+            + "".join(rows) + '</tbody><tfoot><tr data-region="total">' + "".join(total)
             + "</tr></tfoot></table></div>")
 
 
-def _long_drivers(drivers: pd.DataFrame) -> pd.DataFrame:
-    """Accept drivers long (region_code, feature, contribution) or wide (one column each)."""
-    label = next((c for c in ("feature", "driver") if c in drivers.columns), None)
-    value = next((c for c in ("contribution", "value") if c in drivers.columns), None)
-    if label and value:
-        return drivers.rename(columns={label: "feature", value: "contribution"})
-    measures = [c for c in drivers.columns if c not in ("region_code", "region_name", "n_persons",
-                                                        "suppressed")
-                and pd.api.types.is_numeric_dtype(drivers[c])]
-    return drivers.melt(id_vars=["region_code"], value_vars=measures, var_name="feature",
-                        value_name="contribution")
+def _table_note(table: pd.DataFrame, g: Glossary, chance: float | None, level: float | None) -> str:
+    notes = [g.pick("Aandeel behoefte: het deel van de landelijke behoefte (verwachte aantal voortijdig "
+                    "schoolverlaters) dat in de regio ligt.",
+                    "Need share: the region's part of the national need (the expected number of early school "
+                    "leavers).")]
+    if "amount_low" in table.columns:
+        notes.append(g.pick(
+            f"Interval: het bedrag ligt met {g.percent(level or 0.9, 0)} zekerheid hiertussen als de behoefte "
+            "opnieuw wordt geschat op opnieuw getrokken leerlingen (de bestanden geven ook het interval op het aandeel).",
+            f"Interval: the amount lies within it with {g.percent(level or 0.9, 0)} confidence when need is "
+            "estimated again on resampled pupils (the files also give the interval on the share)."))
+    if chance is not None and "p_change_above" in table.columns:
+        notes.append(g.pick(f"Kans: hoe waarschijnlijk het bedrag meer dan {g.number(chance, 1)}% stijgt of daalt "
+                            "tegen vorig jaar, gegeven die onzekerheid.",
+                            f"Chance: how likely the amount rises or falls by more than {g.number(chance, 1)}% "
+                            "against last year, given that uncertainty."))
+    if "binding" in table.columns:
+        notes.append(g.pick("Vastgehouden door: de regel die het bedrag vastlegt in plaats van de behoefte "
+                            "(het minimumbedrag, of de grootste daling of stijging die de demping toestaat).",
+                            "Held by: the rule that fixes the amount instead of need (the minimum amount, or the "
+                            "largest fall or rise the dampening allows)."))
+    notes.append(g.pick("–: niet beschikbaar, of onderdrukt omdat het op minder leerlingen rust dan de "
+                        "onthullingsdrempel.",
+                        "–: not available, or suppressed because it rests on fewer pupils than the disclosure "
+                        "threshold."))
+    return " ".join(notes)
 
 
-def _drivers_table(drivers: pd.DataFrame, names: Mapping[int, str], top: int = 5) -> str:
-    if "region_code" not in drivers.columns:
-        raise AllocationError("the drivers table has no region_code column: give one row per "
-                           "region and feature (region_code, feature, contribution)")
-    long = _long_drivers(drivers).dropna(subset=["contribution"])
-    rows = []
-    for code, group in long.groupby("region_code", sort=True):
-        group = group.reindex(group["contribution"].abs().sort_values(ascending=False).index)
-        items = []
-        for feature, amount in zip(group["feature"].head(top), group["contribution"].head(top)):
-            kind = "up" if amount > 0 else "down"
-            arrow = "▲" if amount > 0 else "▼"
-            items.append(f'<span class="{kind}">{arrow} {escape(str(feature))} '
-                         f'({amount:+.2f})</span>')
-        rows.append(f"<tr><td>{escape(str(code))}</td><td>{escape(str(names.get(code, '')))}"
-                    f"</td><td>{' · '.join(items)}</td></tr>")
-    return ("<table class=\"data drivers\"><thead><tr><th>Code</th><th>Region</th>"
-            f"<th>Largest drivers (top {top})</th></tr></thead><tbody>" + "".join(rows)
-            + "</tbody></table>")
-
-
-def _manifest_summary(manifest: Mapping[str, Any]) -> str:
-    facts = [("vsvrisk version", manifest.get("vsvrisk_version")),
-             ("Created (UTC)", manifest.get("created_utc")),
-             ("Model run", manifest.get("model_run_id") or "none (need from a file)"),
-             ("Seed", manifest.get("seed")),
-             ("Python", (manifest.get("versions") or {}).get("python"))]
-    rows = "".join(f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>" for k, v in facts)
+def _made(manifest: Mapping[str, Any], g: Glossary) -> str:
+    lam = (manifest.get("extra") or {}).get("lambda")
+    recompute = g.pick(
+        "Narekenen: bedrag = begrenzen(basisbedrag + λ × behoefte, ondergrens, bovengrens), afgerond op hele "
+        "euro’s naar grootste rest" + (f"; hier λ = {g.number(lam, 4)} euro per eenheid behoefte." if lam else "."),
+        "To recompute: amount = clip(base amount + λ × need, lower limit, upper limit), rounded to whole euros "
+        "by largest remainder" + (f"; here λ = {g.number(lam, 4)} euro per unit of need." if lam else "."))
+    pairs = [(g.pick("vsvrisk-versie", "vsvrisk version"), manifest.get("vsvrisk_version")),
+             (g.pick("Gemaakt (UTC)", "Created (UTC)"), manifest.get("created_utc")),
+             (g.pick("Seed", "Seed"), manifest.get("seed"))]
     for name, info in sorted((manifest.get("inputs") or {}).items()):
-        if not info:
-            text = "not used"
-        else:
-            text = f"{info.get('path')} · sha256 {str(info.get('sha256'))[:12]}…"
-        rows += f"<tr><th>Input: {escape(name)}</th><td><code>{escape(text)}</code></td></tr>"
-    return f'<table class="facts">{rows}</table>'
+        text = g.pick("niet gebruikt", "not used") if not info else f"{info.get('path')} (sha256 {str(info.get('sha256'))[:12]})"
+        pairs.append((g.pick("Invoer: ", "Input: ") + _INPUTS.get(name, (name, name))[g.index], text))
+    return f'<p class="note">{escape(recompute)}</p>' + facts(pairs)
 
 
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:#222;
-margin:0;background:#fff;line-height:1.45}
-main{max-width:1280px;margin:0 auto;padding:24px 28px 48px}
-h1{font-size:1.7em;margin:0 0 .3em}h2{font-size:1.2em;margin:1.8em 0 .5em;
-border-bottom:1px solid #ddd;padding-bottom:.2em}
-p.lead{max-width:52em}p.note{color:#555;font-size:.9em;max-width:60em}
-.keys{display:flex;gap:28px;flex-wrap:wrap;margin:1em 0}
-.keys div{background:#f3f5f9;border-radius:6px;padding:10px 16px}
-.keys b{display:block;font-size:1.3em}
-table{border-collapse:collapse;font-size:.85em}
-table.data{min-width:60%}
-.scroll{overflow-x:auto}
-table.data th{background:#e9edf4;text-align:left;padding:5px 6px;vertical-align:bottom}
-table.data td{padding:3px 6px;border-bottom:1px solid #eee;white-space:nowrap}
-table.data tbody tr:nth-child(even){background:#fafbfd}
-table.data tfoot td{font-weight:bold;border-top:2px solid #999}
-th.num{text-align:right}
-td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-table.facts th{text-align:left;padding:2px 14px 2px 0;font-weight:600;white-space:nowrap}
-table.facts td{padding:2px 0}
-.up{color:#1b7837}.down{color:#c2571a}
-table.data.drivers td{white-space:normal}.drivers td span{white-space:nowrap}
-figure{margin:0}figure svg{max-width:760px;width:100%;height:auto}
-@media print{h2{page-break-after:avoid}.scroll{overflow:visible}}
-"""
+_INPUTS = {"config": ("verdeelconfiguratie", "allocation config"), "need": ("behoeftetabel", "need table"),
+           "data": ("cohort", "cohort"), "previous": ("verdeling vorig jaar", "last year's allocation")}
 
 
 def render_allocation_html(
@@ -258,9 +268,10 @@ def render_allocation_html(
     manifest: Mapping[str, Any],
     *,
     rules: Mapping[str, Any] | None = None,
-    drivers: pd.DataFrame | None = None,
-    title: str = "Budget per region",
+    title: str | None = None,
     budget: int | None = None,
+    lang: str = "nl",
+    index: str | None = None,
 ) -> str:
     """Render an allocation as one self-contained HTML page.
 
@@ -271,72 +282,69 @@ def render_allocation_html(
         ``need``, ``share``, ``amount_eur``; the change, interval, chance and ``binding``
         columns are shown when present.
     manifest : mapping
-        From :func:`vsvrisk.report.build_manifest`; its summary closes the page.
+        From :func:`vsvrisk.report.build_manifest`; its ``extra.story`` (run, cohort, rules)
+        heads the page and its summary closes it.
     rules : mapping, optional
         The allocation rules (``budget_eur``, ``base_amount_eur``, ``floor_eur``,
         ``max_change``), used in the explanation and to draw the dampening band.
-    drivers : DataFrame, optional
-        Why each region's need differs: long (``region_code``, ``feature``, ``contribution``)
-        or wide (``region_code`` and one column per feature). The five largest per region are
-        shown.
-    title : str, default="Budget per region"
-        The page title.
+    title : str, optional
+        The page title; default "Budget per regio" / "Budget per region".
     budget : int, optional
         The budget in euros. Default: ``rules["budget_eur"]``, else the sum of ``amount_eur``
         (give it when rows are suppressed, or the sum falls short).
+    lang : {"nl", "en"}, default="nl"
+    index : str, optional
+        A relative link to the output folder's index page.
 
     Returns
     -------
     str
-        The page; it refers to nothing outside itself.
+        The page; it refers to nothing outside itself but the region pages beside it.
 
     Examples
     --------
     >>> table = pd.DataFrame({"region_code": [1, 2], "region_name": ["A", "B & C"],
     ...                       "need": [1.0, 3.0], "share": [0.25, 0.75], "amount_eur": [25, 75]})
     >>> page = render_allocation_html(table, {"vsvrisk_version": "0.1.0"})
-    >>> "B &amp; C" in page, "<script" in page
-    (True, False)
+    >>> "B &amp; C" in page, "<script" in page, "€\\xa075" in page
+    (True, False, True)
     """
+    g = glossary(lang)
     rules = dict(rules or {})
-    names = dict(zip(allocation["region_code"].tolist(), allocation["region_name"].astype(str)))
+    title = title or g.pick("Budget per regio", "Budget per region")
     has_change = bool({"change_pct", "change_eur"} & set(allocation.columns))
     if budget is None:
-        budget = rules.get("budget_eur") or allocation["amount_eur"].sum()
-    keys = [("Budget", _euro(budget)), ("Regions", str(len(allocation)))]
+        budget = rules.get("budget_eur") or int(allocation["amount_eur"].sum())
+    extra = manifest.get("extra") or {}
+    level = (extra.get("intervals") or {}).get("level")
+    chance = chance_threshold(rules, manifest)
+    figures = [(g.pick("Budget", "Budget"), g.euro(budget)), (g.pick("Regio’s", "Regions"), str(len(allocation)))]
     if "binding" in allocation.columns:
         held = int((allocation["binding"].astype(str) != "none").sum())
-        keys.append(("Held by a rule, not need", f"{held} region{'s' if held != 1 else ''}"))
+        figures.append((g.pick("Vastgehouden door een regel", "Held by a rule, not need"), str(held)))
     if _any_suppressed(allocation):
-        keys.append(("Suppressed regions", str(int(allocation["suppressed"].sum()))))
-    sections = [
-        f"<h1>{escape(title)}</h1>",
-        f'<p class="lead">{escape(_explanation(allocation, rules, budget))}</p>',
-        '<div class="keys">' + "".join(f"<div>{escape(k)}<b>{escape(v)}</b></div>"
-                                       for k, v in keys) + "</div>",
-        "<h2>Amount per region</h2>", _allocation_table(allocation),
-        f'<p class="note">{escape(_table_note(allocation))}</p>',
-        "<h2>Share of need per region</h2>", f"<figure>{share_chart(allocation)}</figure>",
+        figures.append((g.pick("Onderdrukte regio’s", "Suppressed regions"), str(int(allocation["suppressed"].sum()))))
+    sections = []
+    if index:
+        sections.append(crumbs([(g.pick("← Overzicht", "← Overview"), index)]))
+    sections += [
+        f"<h1>{escape(title)}</h1>", story_html(extra.get("story"), g),
+        f'<p class="lead">{escape(_explanation(allocation, rules, budget, g))}</p>', keys(figures),
+        f"<h2>{escape(g.pick('Kaart', 'Map'))}</h2>",
+        f'<p class="note">{escape(g.pick("Elke tegel is een regio, ongeveer op haar plaats in het land: regiocode, bedrag en verandering tegen vorig jaar. Klik op een tegel voor de pagina van de regio.", "Each tile is a region, roughly where it lies in the country: region code, amount and change against last year. Click a tile for the region page."))}</p>',
+        f'<figure class="map">{region_map_svg(allocation, g)}</figure>',
+        f"<h2>{escape(g.pick('Bedrag per regio', 'Amount per region'))}</h2>",
+        _allocation_table(allocation, g, chance, level),
+        f'<p class="note">{escape(_table_note(allocation, g, chance, level))}</p>',
+        f"<h2>{escape(g.pick('Aandeel in de behoefte per regio', 'Share of need per region'))}</h2>",
+        f"<figure>{share_chart(allocation, g)}</figure>",
     ]
     if has_change:
-        sections += ["<h2>Change against last year</h2>",
-                     f"<figure>{change_chart(allocation, rules.get('max_change'))}</figure>"]
-    if drivers is not None:
-        sections += ["<h2>What drives need per region</h2>",
-                     '<p class="note">How much each factor moves the region\'s share of need away '
-                     "from its share of pupils, in percentage points (SHAP, from the explain step): "
-                     "▲ raises the need, ▼ lowers it; <i>sector mix</i> is the region's mix of vo "
-                     "and mbo pupils.</p>", _drivers_table(drivers, names)]
-    warnings = (manifest.get("extra") or {}).get("drift_warnings") or []
+        sections += [f"<h2>{escape(g.pick('Verandering tegen vorig jaar', 'Change against last year'))}</h2>",
+                     f"<figure>{change_chart(allocation, rules.get('max_change'), g)}</figure>"]
+    warnings = drift_sentences(extra.get("drift") or [], g)
     if warnings:
-        sections += ["<h2>Warnings</h2>", "<ul>" + "".join(f"<li>{escape(line)}</li>" for line in warnings) + "</ul>"]
-    lam = allocation.attrs.get("lambda")
-    recompute = ("To recompute: amount = clip(base + λ × need, lower, upper), rounded to whole "
-                 "euros by largest remainder" + (f"; here λ = {lam:,.4f} euro per unit of need."
-                                                 if lam is not None else "."))
-    sections += ["<h2>How this was made</h2>", f'<p class="note">{escape(recompute)}</p>',
-                 _manifest_summary(manifest)]
-    return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{escape(title)}</title><style>{_CSS}</style></head>"
-            "<body><main>\n" + "\n".join(sections) + "\n</main></body></html>\n")
+        sections += [f"<h2>{escape(g.pick('Waarschuwingen: verschuiving tussen cohorten', 'Warnings: drift between cohorts'))}</h2>",
+                     "<ul>" + "".join(f"<li>{escape(line)}</li>" for line in warnings) + "</ul>"]
+    sections += [f"<h2>{escape(g.pick('Hoe dit is gemaakt', 'How this was made'))}</h2>", _made(manifest, g)]
+    return page(title, sections, g)

@@ -51,13 +51,21 @@ def _cohorts(run_id: str, data, progress):
     return model, spec, train, frame[frame["school_year"] == spec.data.eval_year].reset_index(drop=True)
 
 
-def _drift_warnings(train: pd.DataFrame | None, cohort: pd.DataFrame) -> list[str]:
-    """Population stability of every characteristic from the training to the scored cohort."""
+def _drift_warnings(train: pd.DataFrame | None, cohort: pd.DataFrame) -> tuple[list[str], list[dict]]:
+    """Population stability of every characteristic from the training to the scored cohort.
+
+    Returns the warning lines (English, for the terminal and the manifest) and the flagged rows
+    (check, feature, value, threshold), from which the pages write them in the reader's language.
+    """
     from vsvrisk.audit import drift_report, drift_warnings
 
     if train is None:
-        return ["drift: not checked: the model's training data file is not found on this machine"]
-    return drift_warnings(drift_report(train, cohort))
+        return ["drift: not checked: the model's training data file is not found on this machine"], \
+            [{"check": "not_checked", "feature": None, "value": None, "threshold": None}]
+    report = drift_report(train, cohort)
+    flagged = report[report["flagged"].astype(bool)]
+    return drift_warnings(report), [{"check": str(r.check), "feature": str(r.feature), "value": float(r.value),
+                                     "threshold": float(r.threshold)} for r in flagged.itertuples(index=False)]
 
 
 def _regional_drivers(model, cohort: pd.DataFrame, threshold: int) -> pd.DataFrame:
@@ -65,12 +73,10 @@ def _regional_drivers(model, cohort: pd.DataFrame, threshold: int) -> pd.DataFra
     from vsvrisk.explain import aggregate_shap, regional_decomposition
 
     table = regional_decomposition(aggregate_shap(model, cohort, sample_size=0), threshold=threshold)
+    # Small regions are suppressed by the decomposition itself (per region, all terms together);
+    # passed on without their counts, the writer does not suppress again row by row.
     table = table[~table["suppressed"].astype(bool)]
-    return pd.DataFrame({
-        "region_code": table["region_code"],
-        "feature": table["term"].replace({"model_group_mix": "sector mix"}),
-        "contribution": 100 * table["contribution_share"],  # percentage points of need share
-    })
+    return table[["region_code", "term", "contribution_share"]].reset_index(drop=True)
 
 
 def _model_refit_need(spec, train: pd.DataFrame, cohort: pd.DataFrame, scenario, count: int, seed: int,
@@ -99,6 +105,8 @@ def allocate_run(
     data: str | os.PathLike | None = None,
     overwrite: bool = False,
     progress=None,
+    lang: str = "nl",
+    index: str | None = None,
 ) -> Path:
     """Allocate the budget and write the report folder (all or nothing).
 
@@ -118,6 +126,10 @@ def allocate_run(
     overwrite : bool, default=False
     progress : callable, optional
         Called with a short description before each step.
+    lang : {"nl", "en"}, default="nl"
+        The language of the workbook and the pages.
+    index : str, optional
+        A relative link from the pages to an index page above them (the demo's).
 
     Returns
     -------
@@ -135,7 +147,10 @@ def allocate_run(
         read_previous_allocation,
     )
     from vsvrisk.report import build_manifest, write_allocation_outputs
+    from vsvrisk.report.glossary import check_language
+    from vsvrisk.report.story import describe_cohort, describe_model, describe_rules
 
+    check_language(lang)
     step = progress or (lambda message: None)
     out = Path(out)
     if (need is None) == (run_id is None):
@@ -147,7 +162,8 @@ def allocate_run(
     rules = settings.rules()
     previous = read_previous_allocation(settings.previous) if settings.previous is not None else None
 
-    counts, replicates, model_replicates, warnings, drivers = None, None, None, [], None
+    counts, replicates, model_replicates, warnings, drift, drivers = None, None, None, [], [], None
+    story = {"model": None, "rules": describe_rules(settings, dampening=settings.dampening, need_table=need)}
     # How each csv input was written (a need table from Dutch Excel: ';', decimal comma).
     dialects = {"previous": previous.attrs.get("csv_dialect") if previous is not None else None}
     if need is not None:
@@ -157,10 +173,12 @@ def allocate_run(
     else:
         model, spec, train, cohort = _cohorts(run_id, data, step)
         dialects["data"] = cohort.attrs.get("csv_dialect") if data is not None else None
+        story["model"] = describe_model(run_id, spec.name, spec.learner)
+        story["cohort"] = describe_cohort(cohort, data, source=None if data is not None else "run")
         step("scoring the cohort")
         p = model.predict_risk(cohort).to_numpy()
         step("checking drift against the training cohort")
-        warnings = _drift_warnings(train, cohort)
+        warnings, drift = _drift_warnings(train, cohort)
         step("explaining the regional differences (SHAP)")
         drivers = _regional_drivers(model, cohort, settings.disclosure_threshold)
         table = need_from_predictions(cohort.assign(p=p), "p", settings.scenario)
@@ -203,14 +221,18 @@ def allocate_run(
                 "sampling_replicates": 0 if replicates is None else int(replicates.shape[0]),
                 "model_refits": 0 if model_replicates is None else int(model_replicates.shape[0]),
                 "level": settings.interval_level,
+                "change_threshold_pct": settings.change_threshold_pct,
             },
             "lambda": solved_lambda,
             "drift_warnings": warnings,
+            "drift": drift,
+            "story": story,
         },
     )
     step("writing the reports")
-    write_allocation_outputs(out, allocation, manifest, rules=rules.model_dump(), overwrite=overwrite,
-                             drivers=drivers, disclosure_threshold=settings.disclosure_threshold)
+    write_allocation_outputs(out, allocation, manifest,
+                             rules=rules.model_dump(), overwrite=overwrite, drivers=drivers,
+                             disclosure_threshold=settings.disclosure_threshold, lang=lang, index=index)
     if run_id is not None:
         import mlflow
 

@@ -16,7 +16,7 @@ __all__ = ["audit_run"]
 
 def audit_run(run_id: str, out: str | os.PathLike, data: str | os.PathLike | None = None, overwrite: bool = False,
               *, n_boot: int = 100, random_state: int = 0, threshold: int = 10, top_share: float = 0.4,
-              progress=None) -> Path:
+              progress=None, lang: str = "nl", index: str | None = None) -> Path:
     """Audit a training run's model on a cohort and write ``audit.csv``, ``audit.html``, ``manifest.json``.
 
     The folder appears whole or not at all; the csv and html hold no timestamp (only the
@@ -36,6 +36,10 @@ def audit_run(run_id: str, out: str | os.PathLike, data: str | os.PathLike | Non
         As in :func:`audit_predictions`.
     progress : callable, optional
         Called with a short description before each step.
+    lang : {"nl", "en"}, default="nl"
+        The language of the page.
+    index : str, optional
+        A relative link from the page to an index page.
 
     Returns
     -------
@@ -50,8 +54,11 @@ def audit_run(run_id: str, out: str | os.PathLike, data: str | os.PathLike | Non
     from vsvrisk.data import read_person_years
     from vsvrisk.report import build_manifest
     from vsvrisk.cohorts import load_training_data
+    from vsvrisk.report.glossary import check_language
+    from vsvrisk.report.story import describe_cohort, describe_model
     from vsvrisk.tracking import load_model, load_spec
 
+    check_language(lang)
     step = progress or (lambda message: None)
     out = refuse_existing(out, overwrite=overwrite)  # before any work is done
     spec = load_spec(run_id)
@@ -66,15 +73,15 @@ def audit_run(run_id: str, out: str | os.PathLike, data: str | os.PathLike | Non
     step(f"auditing {len(cohort):,} persons ({n_boot} bootstrap samples)")
     result = audit_predictions(cohort, model.predict_risk(cohort), n_boot=n_boot, random_state=random_state,
                                threshold=threshold, top_share=top_share)
-    cohort_text = str(data) if data is not None else f"the run's synthetic evaluation cohort {spec.data.eval_year}"
-    facts = {"Model run": run_id, "Model": f"{spec.name} ({spec.learner})", "Cohort": cohort_text}
+    story = {"model": describe_model(run_id, spec.name, spec.learner),
+             "cohort": describe_cohort(cohort, data, source=None if data is not None else "run")}
     manifest = build_manifest(inputs={"data": data}, config=result.settings, model_run_id=run_id, seed=random_state,
                               extra={"references": result.references, "skipped": result.skipped, "cutoff": result.cutoff,
-                                     "findings": result.findings()})
+                                     "findings": result.findings(), "story": story})
     step("writing the reports")
     write_output_folder(out, {
         "audit.csv": lambda path: result.table.to_csv(path, index=False, float_format="%.6g", lineterminator="\n"),
-        "audit.html": lambda path: path.write_text(render_audit_html(result, facts), encoding="utf-8"),
+        "audit.html": lambda path: path.write_text(render_audit_html(result, story, lang=lang, index=index), encoding="utf-8"),
     }, manifest, tables=(result.table,), overwrite=overwrite)
     # Through the client, not start_run: reopening the finished training run would mark it
     # FAILED if logging broke off, and the audit says nothing about how training went.

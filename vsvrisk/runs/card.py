@@ -10,8 +10,12 @@ from vsvrisk.audit import model_card
 __all__ = ["card_run"]
 
 
-def card_run(run_id: str, out: str | os.PathLike, overwrite: bool = False, *, audit=None) -> Path:
+def card_run(run_id: str, out: str | os.PathLike, overwrite: bool = False, *, audit=None, lang: str = "nl",
+             story: dict | None = None, index: str | None = None) -> Path:
     """Write :func:`model_card` as ``card.yaml`` and ``card.html`` (with ``manifest.json``), all or nothing.
+
+    ``story`` (the run, cohort and rules the other reports are about, see
+    :mod:`vsvrisk.report.story`) heads the page; by default it names the run only.
 
     Returns
     -------
@@ -20,17 +24,25 @@ def card_run(run_id: str, out: str | os.PathLike, overwrite: bool = False, *, au
     """
     import yaml
 
+    from vsvrisk import tracking
     from vsvrisk._atomic import refuse_existing
-    from vsvrisk.audit.html import render_card_html, write_output_folder
+    from vsvrisk.audit._card_html import render_card_html
+    from vsvrisk.audit.html import write_output_folder
     from vsvrisk.report import build_manifest
+    from vsvrisk.report.glossary import check_language
+    from vsvrisk.report.story import describe_model
 
+    check_language(lang)
     out = refuse_existing(out, overwrite=overwrite)  # before any work is done
-    card = model_card(run_id, audit=audit)
+    card = model_card(run_id, audit=audit, lang=lang)
+    if story is None:
+        spec = tracking.load_spec(run_id)
+        story = {"model": describe_model(run_id, spec.name, spec.learner)}
     audit_input = audit if isinstance(audit, (str, os.PathLike)) and Path(audit).is_file() else None
     manifest = build_manifest(inputs={"audit": audit_input}, config=None, model_run_id=run_id, seed=None,
-                              extra={"to_be_filled": card["to_be_filled"]})
+                              extra={"to_be_filled": card["to_be_filled"], "story": story})
     text = yaml.safe_dump(card, sort_keys=False, allow_unicode=True, width=100)
     return write_output_folder(out, {
         "card.yaml": lambda path: path.write_text(text, encoding="utf-8"),
-        "card.html": lambda path: path.write_text(render_card_html(card), encoding="utf-8"),
+        "card.html": lambda path: path.write_text(render_card_html(card, story, index=index), encoding="utf-8"),
     }, manifest, overwrite=overwrite)
