@@ -41,14 +41,25 @@ class _Setup:
     data_text: str
 
 
-def _setup(config, step, *, need_truth: bool = False) -> _Setup:
+def _settings(config, section: str, **overrides):
+    """The policy config, with the command line's values (those given) in one of its sections,
+    checked as the file is: a bad value is one line naming the key, before any work is done."""
+    from vsvrisk.config import validate_config
+    from vsvrisk.policy.config import load_policy_config
+
+    settings = load_policy_config(config)
+    part = getattr(settings, section)
+    values = {**part.model_dump(), **{k: v for k, v in overrides.items() if v is not None}}
+    part = validate_config(values, type(part), source="command line")
+    return settings.model_copy(update={section: part}), part
+
+
+def _setup(settings, step, *, need_truth: bool = False) -> _Setup:
     from vsvrisk.allocate import load_allocation_config
     from vsvrisk.data import read_person_years
     from vsvrisk.models import load_model_spec
-    from vsvrisk.policy.config import load_policy_config
     from vsvrisk.synth import generate
 
-    settings = load_policy_config(config)
     allocation = load_allocation_config(settings.allocation)
     spec = load_model_spec(settings.model)
     data = settings.data
@@ -118,11 +129,8 @@ def prevention_run(config, out: str | os.PathLike, overwrite: bool = False, *, r
 
     step = progress or (lambda message: None)
     out = refuse_existing(out, overwrite=overwrite)
-    setup = _setup(config, step, need_truth=True)
-    section = setup.settings.prevention.model_copy(update={k: v for k, v in
-                                                          {"regions": regions, "fraction": fraction,
-                                                           "n_seeds": n_seeds}.items() if v is not None})
-    section = type(section).model_validate(section.model_dump())  # the overrides checked as the config is
+    settings, section = _settings(config, "prevention", regions=regions, fraction=fraction, n_seeds=n_seeds)
+    setup = _setup(settings, step, need_truth=True)
     seeds = list(range(section.n_seeds))
     step(f"refitting {len(seeds) * (1 + len(section.regions))} models (each region in turn, {len(seeds)} seeds)")
     table, summary = prevention_check(setup.score, RiskModel.from_spec(setup.spec), setup.allocation.rules(),
@@ -158,10 +166,8 @@ def registration_run(config, out: str | os.PathLike, overwrite: bool = False, *,
 
     step = progress or (lambda message: None)
     out = refuse_existing(out, overwrite=overwrite)
-    setup = _setup(config, step)
-    section = setup.settings.registration.model_copy(update={k: v for k, v in
-                                                            {"refit": refit, "share_pp": share_pp}.items() if v is not None})
-    section = type(section).model_validate(section.model_dump())
+    settings, section = _settings(config, "registration", refit=refit, share_pp=share_pp)
+    setup = _setup(settings, step)
     step(f"fitting {setup.spec.name} on {setup.settings.data.train_year}")
     model = RiskModel.from_spec(setup.spec).fit(setup.train)
     step("registering more pupils, region by region" + (" (and refitting)" if section.refit else ""))
@@ -205,12 +211,10 @@ def path_run(config, out: str | os.PathLike, overwrite: bool = False, *, bands=N
 
     step = progress or (lambda message: None)
     out = refuse_existing(out, overwrite=overwrite)
-    setup = _setup(config, step)
-    section = setup.settings.path.model_copy(update={k: v for k, v in {"bands": bands, "first": first}.items()
-                                                     if v is not None})
-    section = type(section).model_validate(section.model_dump())
-    if section.first is not None and not Path(section.first).is_file():
-        raise ConfigError(f"--first {section.first}: file not found: give last year's allocation.csv")
+    if first is not None and not Path(first).is_file():
+        raise ConfigError(f"--first {first}: file not found: give last year's allocation.csv")
+    settings, section = _settings(config, "path", bands=bands, first=first)
+    setup = _setup(settings, step)
     step(f"fitting {setup.spec.name} on {setup.settings.data.train_year}")
     model = RiskModel.from_spec(setup.spec).fit(setup.train)
     rules, scenario = setup.allocation.rules(), setup.allocation.scenario
