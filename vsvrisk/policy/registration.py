@@ -101,8 +101,10 @@ def _at_lambda(need: np.ndarray, base: pd.DataFrame, rules_base: float) -> np.nd
 
 
 def _refit_one(model, train, cohort, region, registration, share_pp, seed, scenario):
+    # The scored cohort gets the same newly registered pupils as with the model fixed, so that the
+    # refit is the only difference between the two gains.
     train_more, _ = register_more(train, region, registration, share_pp, seed)
-    cohort_more, _ = register_more(cohort, region, registration, share_pp, seed + 1)
+    cohort_more, _ = register_more(cohort, region, registration, share_pp, seed)
     refitted = clone(model).fit(train_more)
     scored = cohort_more.assign(p=refitted.predict_risk(cohort_more).to_numpy())
     return need_from_predictions(scored, "p", scenario)["need"].to_numpy()
