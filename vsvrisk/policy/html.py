@@ -14,12 +14,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from vsvrisk.report.charts import figure_svg
 from vsvrisk.report.html import _CSS
 
-__all__ = ["LABELS", "REGISTRATION_LABELS", "render_prevention_html", "render_registration_html", "render_path_html"]
+__all__ = ["LABELS", "REGISTRATION_LABELS", "euro_text", "number_text", "scenario_text", "render_prevention_html",
+           "render_registration_html", "render_path_html", "watch_lines"]
 
 #: Every label on the pages (Dutch).
 LABELS = {
@@ -33,7 +34,7 @@ LABELS = {
     "per_person_refit": "€ per extra geregistreerde (na herschatting)", "per_pp": "€ per procentpunt (model vast)",
     "band": "Dempingsband", "all_reached": "Alle regio's bereikt in", "years": "Jaren",
     "not_reached": "Regio's niet bereikt", "largest_change": "Grootste jaarlijkse verandering",
-    "reached": "Bereikt in", "target": "Bedrag op basis van behoefte", "not_yet": "niet vóór",
+    "reached": "Bereikt in", "target": "Bedrag op basis van behoefte", "not_yet": "niet t/m",
 }
 #: The registrations in Dutch, and who registers them.
 REGISTRATION_LABELS = {
@@ -80,6 +81,29 @@ def _pct(value, digits: int = 1, signed: bool = True) -> str:
     return ("+" if signed and round(value, digits) > 0 else "") + _number(value, digits) + "%"
 
 
+def euro_text(value) -> str:
+    """An amount as a Dutch reader writes it: ``€ 1.234.567``.
+
+    Examples
+    --------
+    >>> euro_text(90_000_000), euro_text(-1234.4)
+    ('€\xa090.000.000', '−€\xa01.234')
+    """
+    return _eur(value)
+
+
+def number_text(value, digits: int = 0) -> str:
+    """A number in Dutch notation (``1.234,5``)."""
+    return _number(value, digits)
+
+
+def scenario_text(scenario) -> str:
+    """The need scenario in words: every pupil counts, or only the national top share."""
+    if scenario == "all":
+        return "alle leerlingen tellen mee (scenario 1)"
+    return f"alleen de landelijke top {_number(100 * scenario.top_share)}% naar voorspeld risico telt mee (scenario 4)"
+
+
 def _facts(pairs) -> str:
     rows = "".join(f"<tr><th>{escape(str(k))}</th><td>{escape(str(v))}</td></tr>" for k, v in pairs)
     return f'<h2>{LABELS["facts"]}</h2><table class="facts">{rows}</table>'
@@ -112,9 +136,10 @@ def _prevention_chart(summary: pd.DataFrame) -> str:
             label="verlies (gemiddeld; lijn: kleinste–grootste)")
     ax.axvline(0, color=_LINE, linewidth=0.8)
     ax.set_yticks(y, data["region_name"].astype(str).tolist(), fontsize=9)
+    ax.xaxis.set_major_locator(MaxNLocator(5))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: _eur(x)))
     ax.set_xlabel("verlies van de regio die voorkomt (€)")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     return figure_svg(fig)
 

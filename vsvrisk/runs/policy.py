@@ -58,6 +58,7 @@ def _setup(settings, step, *, need_truth: bool = False) -> _Setup:
     from vsvrisk.allocate import load_allocation_config
     from vsvrisk.data import read_person_years
     from vsvrisk.models import load_model_spec
+    from vsvrisk.policy.html import number_text
     from vsvrisk.synth import generate
 
     allocation = load_allocation_config(settings.allocation)
@@ -74,7 +75,7 @@ def _setup(settings, step, *, need_truth: bool = False) -> _Setup:
         step(f"drawing the synthetic cohorts ({data.synthetic_n_persons:,} persons each)")
         frame = generate(data.synthetic_n_persons, sorted({data.train_year, data.score_year}), data.synthetic_seed,
                          upper_age=spec.upper_age).frame
-        text = f"synthetic, {data.synthetic_n_persons:,} persons per cohort, seed {data.synthetic_seed}"
+        text = f"synthetisch, {number_text(data.synthetic_n_persons)} leerlingen per cohort, seed {data.synthetic_seed}"
     train = frame[frame["school_year"] == data.train_year].reset_index(drop=True)
     score = frame[frame["school_year"] == data.score_year].reset_index(drop=True)
     if train.empty or score.empty:
@@ -84,12 +85,18 @@ def _setup(settings, step, *, need_truth: bool = False) -> _Setup:
 
 
 def _facts(setup: _Setup, **more) -> dict:
+    from vsvrisk.policy.html import euro_text, scenario_text
+
     rules = setup.allocation
     facts = {"Model": f"{setup.spec.name} ({setup.spec.learner})", "Gegevens": setup.data_text,
-             "Budget": f"€ {rules.budget_eur:,}".replace(",", "."),
-             "Vast bedrag per regio": f"€ {rules.base_amount_eur:,}".replace(",", "."),
-             "Minimum": f"€ {rules.floor_eur:,}".replace(",", "."), "Scenario": str(rules.scenario)}
+             "Budget": euro_text(rules.budget_eur),
+             "Vast bedrag per regio": euro_text(rules.base_amount_eur), "Minimum": euro_text(rules.floor_eur),
+             "Wie telt mee": scenario_text(rules.scenario)}
     return {**facts, **more}
+
+
+def _school_year(year: int) -> str:
+    return f"{year}/{str(year + 1)[-2:]}"
 
 
 def _write_and_track(out: Path, overwrite: bool, config, setup: _Setup, analysis: str, files: dict, tables: tuple,
@@ -138,8 +145,9 @@ def prevention_run(config, out: str | os.PathLike, overwrite: bool = False, *, r
                                       scenario=setup.allocation.scenario, n_jobs=setup.settings.n_jobs)
     summary = suppress_small_cells(summary.rename(columns={"preventing_region": "region_code"}),
                                    threshold=setup.allocation.disclosure_threshold, total_published=False)
-    facts = _facts(setup, **{"Voorkomen deel": f"{100 * section.fraction:g}%", "Trekkingen": len(seeds),
-                             "Cohort": f"{setup.settings.data.score_year} (opnieuw geschat en gescoord)"})
+    facts = _facts(setup, **{"Voorkomen deel": f"{100 * section.fraction:g}%".replace(".", ","),
+                             "Trekkingen": len(seeds),
+                             "Nieuwer cohort": f"{_school_year(setup.settings.data.score_year)} (opnieuw geschat en gescoord)"})
     page = render_prevention_html(summary.rename(columns={"region_code": "preventing_region"}), table, facts)
     step("writing the report")
     run_id = _write_and_track(
@@ -161,7 +169,7 @@ def registration_run(config, out: str | os.PathLike, overwrite: bool = False, *,
     ``risks-to-watch.csv``, ``registration.html``, manifest. ``refit`` and ``share_pp`` override the config."""
     from vsvrisk.models import RiskModel
     from vsvrisk.policy import registration_elasticity, risks_to_watch
-    from vsvrisk.policy.html import render_registration_html
+    from vsvrisk.policy.html import euro_text, render_registration_html
     from vsvrisk.report import suppress_small_cells
 
     step = progress or (lambda message: None)
@@ -175,13 +183,14 @@ def registration_run(config, out: str | os.PathLike, overwrite: bool = False, *,
         setup.score, model, setup.allocation.rules(), registrations=section.registrations, share_pp=section.share_pp,
         scenario=setup.allocation.scenario, seed=section.seed, refit_on=setup.train if section.refit else None,
         refit_regions=section.refit_regions, n_jobs=setup.settings.n_jobs)
-    threshold = setup.allocation.disclosure_threshold
+    threshold, price = setup.allocation.disclosure_threshold, table.attrs["lambda"]
     table = pd.concat([suppress_small_cells(block, "n_changed", threshold) for _, block in
                        table.groupby("registration", sort=False)], ignore_index=True)
     watch = risks_to_watch(table, section.n_watch)
-    facts = _facts(setup, **{"Extra geregistreerd": f"{section.share_pp:g} procentpunt per regio",
-                             "Prijs van behoefte (lambda)": f"€ {table.attrs.get('lambda', float('nan')):,.0f} per "
-                             "eenheid behoefte".replace(",", ".")})
+    facts = _facts(setup, **{"Extra geregistreerd": f"{section.share_pp:g} procentpunt per regio".replace(".", ","),
+                             "Geschat op": _school_year(setup.settings.data.train_year),
+                             "Gescoord cohort": _school_year(setup.settings.data.score_year),
+                             "Prijs van behoefte (lambda)": f"{euro_text(price)} per eenheid behoefte"})
     page = render_registration_html(table, national, watch, facts)
     step("writing the report")
     run_id = _write_and_track(
@@ -237,7 +246,7 @@ def path_run(config, out: str | os.PathLike, overwrite: bool = False, *, bands=N
     else:
         base = need_from_predictions(setup.train.assign(p=model.predict_risk(setup.train).to_numpy()), "p", scenario)
         start = allocate(base["need"], rules)
-        start_text = f"het cohort {data.train_year} verdeeld zonder band"
+        start_text = f"het cohort {_school_year(data.train_year)} verdeeld zonder band"
     step(f"the path under {len(section.bands)} bands")
     path = allocation_path(start, {year: t["need"] for year, t in tables.items()}, rules, section.bands,
                            tolerance_pct=section.tolerance_pct)
@@ -246,8 +255,10 @@ def path_run(config, out: str | os.PathLike, overwrite: bool = False, *, bands=N
     threshold = setup.allocation.disclosure_threshold
     table["need"] = table["need"].mask(table["n"] < threshold)  # need from too few pupils is not published
     table = table.drop(columns="n")
-    facts = _facts(setup, **{"Bedragen van het jaar ervoor": start_text, "Jaren": f"{section.years[0]}-{section.years[-1]}",
-                             "Bereikt": f"binnen {section.tolerance_pct:g}% van het bedrag op basis van behoefte"})
+    facts = _facts(setup, **{"Geschat op": _school_year(data.train_year), "Bedragen van het jaar ervoor": start_text, "Jaren": f"{section.years[0]}-{section.years[-1]}",
+                             "Cohorten": ", ".join(str(c) for c in section.cohorts) if section.cohorts else
+                             f"synthetisch, {_school_year(data.score_year)} en volgende",
+                             "Bereikt": f"binnen {section.tolerance_pct:g}% van het bedrag op basis van behoefte".replace(".", ",")})
     page = render_path_html(path, facts)
     step("writing the report")
     run_id = _write_and_track(
