@@ -129,6 +129,9 @@ def allocation_path(first, needs: Mapping[int, pd.Series], rules, bands: Iterabl
     bands = [float(band) for band in bands]
     if not years or not bands:
         raise ConfigError("path: give at least one year of need and one band")
+    wrong = [band for band in bands if not 0 < band <= 1]
+    if wrong:
+        raise ConfigError(f"path: band {wrong[0]} is not a share in (0, 1]: write 5% as 0.05")
     if not 0 <= tolerance_pct < 100:
         raise ConfigError(f"tolerance_pct must lie in [0, 100), got {tolerance_pct}")
     targets = {year: _year_allocation(needs[year], rules, None, None, year) for year in years}
