@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 
 from vsvrisk.allocate import InfeasibleRulesError, allocate, need_from_predictions
+from vsvrisk.allocate.rules import _coerce_rules  # the one check of a rules mapping
 from vsvrisk.allocate.tables import region_values
 from vsvrisk.data.regions import REGION_CODES
 from vsvrisk.exceptions import AllocationError, ConfigError
-from vsvrisk.policy._common import coerce_rules
 
 __all__ = ["AllocationPath", "allocation_path", "needs_from_cohorts", "PATH_COLUMNS"]
 
@@ -123,7 +123,7 @@ def allocation_path(first, needs: Mapping[int, pd.Series], rules, bands: Iterabl
     >>> path.bands["band"].tolist(), path.bands["all_reached_year"].tolist()
     ([0.5, 1.0], [<NA>, 2026])
     """
-    rules = coerce_rules(rules)
+    rules = _coerce_rules(rules)
     first = region_values(first, "amount_eur", what="first year's amounts")
     years = sorted(int(year) for year in needs)
     bands = [float(band) for band in bands]

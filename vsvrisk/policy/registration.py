@@ -36,10 +36,10 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 
 from vsvrisk.allocate import allocate, need_from_predictions
+from vsvrisk.allocate.rules import _coerce_rules  # the one check of a rules mapping
 from vsvrisk.data.codes import PROBLEM_FLAGS
 from vsvrisk.data.regions import REGION_CODES, regions
 from vsvrisk.exceptions import ConfigError
-from vsvrisk.policy._common import coerce_rules
 
 __all__ = ["REGISTRATIONS", "register_more", "registration_elasticity", "risks_to_watch"]
 
@@ -175,7 +175,7 @@ def registration_elasticity(cohort: pd.DataFrame, model, rules, *, registrations
     changed_regions = list(REGION_CODES if regions_changed is None else dict.fromkeys(int(r) for r in regions_changed))
     if not set(changed_regions) <= set(REGION_CODES) or not changed_regions:
         raise ConfigError(f"regions must be codes 1..40, got {changed_regions}")
-    rules = coerce_rules(rules)
+    rules = _coerce_rules(rules)
     base_amount = rules.base_amount_eur
     p = model.predict_risk(cohort).to_numpy()
     need = need_from_predictions(cohort.assign(p=p), "p", scenario)
