@@ -25,7 +25,7 @@ def _config(folder: Path, **changes) -> Path:
     settings.update(model=str(CONFIGS / "cbs-replica.yaml"), allocation=str(CONFIGS / "allocation-2026.yaml"),
                     data={"synthetic_n_persons": 10_000, "synthetic_seed": 4},
                     prevention={"regions": [29], "fraction": 0.3, "n_seeds": 2},
-                    registration={"registrations": ["psychosocial", "crime_suspect"]},
+                    registration={"registrations": ["psychosocial", "crime_suspect"], "n_watch": 2, "share_pp": 5.0},
                     path={"years": [2026, 2027], "bands": [0.025, 0.1]})
     settings.update(changes)
     path = folder / "policy.yaml"
@@ -42,7 +42,8 @@ def outputs(tmp_path_factory):
         patch.chdir(folder)
         patch.delenv("MLFLOW_TRACKING_URI", raising=False)
         for analysis in FILES:
-            codes[analysis] = main(["policy", analysis, "--config", str(config), "--out", str(folder / analysis)])
+            extra = ["--refit"] if analysis == "registration" else []  # refits the two risks to watch
+            codes[analysis] = main(["policy", analysis, "--config", str(config), "--out", str(folder / analysis), *extra])
     return folder, codes
 
 
@@ -87,6 +88,11 @@ def test_the_outputs_hold_what_the_library_promises(outputs):
     assert prevention.groupby("seed")["amount_after_eur"].sum().eq(90_000_000).all()
     registration = pd.read_csv(folder / "registration" / "registration.csv")
     assert set(registration["registration"]) == {"psychosocial", "crime_suspect"} and len(registration) == 80
+    watch = pd.read_csv(folder / "registration" / "risks-to-watch.csv")
+    refitted = registration.dropna(subset=["eur_refit"])
+    assert len(watch) == 2 and set(zip(refitted.region_code, refitted.registration)) == set(
+        zip(watch.region_code, watch.registration))
+    assert registration.loc[registration["suppressed"], "eur_fixed"].isna().all()  # fewer than 10 newly registered
     bands = pd.read_csv(folder / "path" / "path-bands.csv")
     assert bands["band"].tolist() == [0.025, 0.1]
     path = pd.read_csv(folder / "path" / "path.csv")

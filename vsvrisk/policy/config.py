@@ -62,8 +62,9 @@ class RegistrationSettings(StrictModel):
     share_pp: float = Field(1.0, gt=0, le=100, description="Rise of a region's registered share, in percentage points.")
     seed: int = Field(0, description="Seed of the choice of newly registered pupils.")
     refit: bool = Field(False, description="Also refit the model after the same rise in the training cohort (one "
-                        "model fit per region and registration).")
-    refit_regions: list[int] | None = Field(None, description="With refit: only these regions (default: all 40).")
+                        "model fit per region and registration refitted).")
+    refit_regions: list[int] | None = Field(None, description="With refit: these regions, with every registration; "
+                                            "default: only the n_watch largest elasticities (the risks to watch).")
     n_watch: int = Field(5, ge=1, description="How many of the largest elasticities to name as a risk to watch.")
 
     @field_validator("registrations")

@@ -113,7 +113,7 @@ def _refit_one(model, train, cohort, region, registration, share_pp, seed, scena
 def registration_elasticity(cohort: pd.DataFrame, model, rules, *, registrations: Iterable[str] | None = None,
                             share_pp: float = 1.0, scenario="all", seed: int = 0,
                             regions_changed: Iterable[int] | None = None, refit_on: pd.DataFrame | None = None,
-                            refit_regions: Iterable[int] | None = None,
+                            refit_pairs: Iterable[tuple[int, str]] | None = None,
                             n_jobs: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Euros a region gains when its registered share of a registration rises, per region and nationally.
 
@@ -138,8 +138,10 @@ def registration_elasticity(cohort: pd.DataFrame, model, rules, *, registrations
     refit_on : DataFrame, optional
         The training cohort: also refit the model after the same rise in it (one fit per region
         and registration, plus one for the baseline).
-    refit_regions : iterable of int, optional
-        With ``refit_on``: the regions to refit for (default: ``regions_changed``).
+    refit_pairs : iterable of (int, str), optional
+        With ``refit_on``: the (region, registration) pairs to refit for (default: every region
+        changed with every registration). A refit is a full model fit: pick the pairs that
+        matter, e.g. those :func:`risks_to_watch` names.
     n_jobs : int, default=1
         Refits in parallel through joblib (each seeded: the result does not depend on it).
 
@@ -208,8 +210,9 @@ def registration_elasticity(cohort: pd.DataFrame, model, rules, *, registrations
     table.insert(1, "region_name", table["region_code"].map(names))
     table["share_pp"] = 100 * table["n_changed"] / table["n_persons"].where(table["n_persons"] > 0)
     if refit_on is not None:
-        table = _add_refits(table, model, refit_on, cohort, rules, scenario, share_pp, seed,
-                            refit_regions if refit_regions is not None else changed_regions, n_jobs)
+        pairs = ([(r, name) for name in registrations for r in changed_regions] if refit_pairs is None
+                 else [(int(r), str(name)) for r, name in refit_pairs])
+        table = _add_refits(table, model, refit_on, cohort, rules, scenario, share_pp, seed, pairs, n_jobs)
     for kind in ("fixed", "rebalanced", *(("refit",) if refit_on is not None else ())):
         with np.errstate(divide="ignore", invalid="ignore"):
             table[f"eur_per_person_{kind}"] = table[f"eur_{kind}"] / table["n_changed"].where(table["n_changed"] > 0)
@@ -218,10 +221,13 @@ def registration_elasticity(cohort: pd.DataFrame, model, rules, *, registrations
     return table, _national(table, refit_on is not None)
 
 
-def _add_refits(table, model, train, cohort, rules, scenario, share_pp, seed, refit_regions, n_jobs):
-    refit_regions = [int(r) for r in refit_regions]
-    jobs = [(r, name) for name in dict.fromkeys(table["registration"]) for r in refit_regions
-            if ((table["region_code"] == r) & (table["registration"] == name)).any()]
+def _add_refits(table, model, train, cohort, rules, scenario, share_pp, seed, pairs, n_jobs):
+    present = set(zip(table["region_code"], table["registration"]))
+    missing = [pair for pair in pairs if pair not in present]
+    if missing:
+        raise ConfigError(f"refit_pairs: region {missing[0][0]} with '{missing[0][1]}' is not among the regions "
+                          "and registrations changed")
+    jobs = list(dict.fromkeys(pairs))
     tasks = [delayed(_refit_one)(model, train, cohort, r, name, share_pp, seed, scenario) for r, name in jobs]
     # The baseline refit (no change) takes the place of the given model, so that both sides
     # of the difference come from the same fitting procedure.

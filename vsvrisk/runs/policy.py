@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from vsvrisk._atomic import refuse_existing
@@ -178,14 +179,31 @@ def registration_run(config, out: str | os.PathLike, overwrite: bool = False, *,
     setup = _setup(settings, step)
     step(f"fitting {setup.spec.name} on {setup.settings.data.train_year}")
     model = RiskModel.from_spec(setup.spec).fit(setup.train)
-    step("registering more pupils, region by region" + (" (and refitting)" if section.refit else ""))
-    table, national = registration_elasticity(
-        setup.score, model, setup.allocation.rules(), registrations=section.registrations, share_pp=section.share_pp,
-        scenario=setup.allocation.scenario, seed=section.seed, refit_on=setup.train if section.refit else None,
-        refit_regions=section.refit_regions, n_jobs=setup.settings.n_jobs)
+    step("registering more pupils, region by region")
+    rules, scenario = setup.allocation.rules(), setup.allocation.scenario
+    table, national = registration_elasticity(setup.score, model, rules, registrations=section.registrations,
+                                              share_pp=section.share_pp, scenario=scenario, seed=section.seed)
     threshold, price = setup.allocation.disclosure_threshold, table.attrs["lambda"]
     table = pd.concat([suppress_small_cells(block, "n_changed", threshold) for _, block in
                        table.groupby("registration", sort=False)], ignore_index=True)
+    pairs = []
+    if section.refit:
+        pairs = ([(r, name) for r in section.refit_regions for name in section.registrations]
+                 if section.refit_regions is not None else
+                 list(risks_to_watch(table, section.n_watch)[["region_code", "registration"]].itertuples(index=False,
+                                                                                                          name=None)))
+    if pairs:  # none when every row is suppressed (too few newly registered pupils)
+        step(f"refitting the model for {len(pairs)} regions and registrations")
+        refitted, _ = registration_elasticity(
+            setup.score, model, rules, registrations=list(dict.fromkeys(name for _, name in pairs)),
+            share_pp=section.share_pp, scenario=scenario, seed=section.seed,
+            regions_changed=list(dict.fromkeys(r for r, _ in pairs)), refit_on=setup.train, refit_pairs=pairs,
+            n_jobs=setup.settings.n_jobs)
+        columns = ["region_code", "registration", "need_change_refit", "eur_refit", "eur_per_person_refit"]
+        table = table.merge(refitted[columns], on=["region_code", "registration"], how="left")
+        table.loc[table["suppressed"], columns[2:]] = np.nan
+        done = table.dropna(subset=["eur_refit"]).groupby("registration", sort=False)
+        national["eur_per_person_refit"] = national["registration"].map(done["eur_refit"].sum() / done["n_changed"].sum())
     watch = risks_to_watch(table, section.n_watch)
     facts = _facts(setup, **{"Extra geregistreerd": f"{section.share_pp:g} procentpunt per regio".replace(".", ","),
                              "Geschat op": _school_year(setup.settings.data.train_year),
