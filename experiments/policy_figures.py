@@ -129,7 +129,7 @@ def main() -> None:
         slow = path.regions.sort_values(["band", "years_to_reach"], na_position="last").groupby("band").tail(3)
         print(slow[["band", "region_name", "reached_year", "largest_change_pct"]].to_string(index=False))
     print(f"path: {time.perf_counter() - t:.0f} s")
-    print(f"\ntotal {time.perf_counter() - start:.0f} s; peak RSS "
+    print(f"\ntotal {time.perf_counter() - start:.0f} s wall, {time.process_time():.0f} s CPU of this process; peak RSS "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2:.2f} GiB; load average at end: {_load()}")
 
 
