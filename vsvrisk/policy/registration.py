@@ -101,12 +101,14 @@ def _at_lambda(need: np.ndarray, base: pd.DataFrame, rules_base: float) -> np.nd
 
 
 def _refit_one(model, train, cohort, region, registration, share_pp, seed, scenario):
-    # The scored cohort gets the same newly registered pupils as with the model fixed, so that the
-    # refit is the only difference between the two gains.
-    train_more, _ = register_more(train, region, registration, share_pp, seed)
-    cohort_more, _ = register_more(cohort, region, registration, share_pp, seed)
-    refitted = clone(model).fit(train_more)
-    scored = cohort_more.assign(p=refitted.predict_risk(cohort_more).to_numpy())
+    """Need per region after a refit; ``region=None`` is the baseline refit (nothing changed)."""
+    if region is not None:
+        # The scored cohort gets the same newly registered pupils as with the model fixed, so
+        # that the refit is the only difference between the two gains.
+        train, _ = register_more(train, region, registration, share_pp, seed)
+        cohort, _ = register_more(cohort, region, registration, share_pp, seed)
+    refitted = clone(model).fit(train)
+    scored = cohort.assign(p=refitted.predict_risk(cohort).to_numpy())
     return need_from_predictions(scored, "p", scenario)["need"].to_numpy()
 
 
@@ -228,12 +230,10 @@ def _add_refits(table, model, train, cohort, rules, scenario, share_pp, seed, pa
         raise ConfigError(f"refit_pairs: region {missing[0][0]} with '{missing[0][1]}' is not among the regions "
                           "and registrations changed")
     jobs = list(dict.fromkeys(pairs))
-    tasks = [delayed(_refit_one)(model, train, cohort, r, name, share_pp, seed, scenario) for r, name in jobs]
-    # The baseline refit (no change) takes the place of the given model, so that both sides
-    # of the difference come from the same fitting procedure.
-    tasks.append(delayed(lambda: need_from_predictions(
-        cohort.assign(p=clone(model).fit(train).predict_risk(cohort).to_numpy()), "p", scenario)["need"].to_numpy())())
-    needs = Parallel(n_jobs=n_jobs)(tasks)
+    # The baseline refit (nothing changed, last) takes the place of the given model, so that
+    # both sides of the difference come from the same fitting procedure.
+    needs = Parallel(n_jobs=n_jobs)(delayed(_refit_one)(model, train, cohort, r, name, share_pp, seed, scenario)
+                                    for r, name in [*jobs, (None, None)])
     need_base = needs.pop()
     base = allocate(pd.Series(need_base, index=REGION_CODES), rules)
     refit = {}
