@@ -195,14 +195,28 @@ def _registration_chart(table: pd.DataFrame, n: int = 15) -> str:
 
 
 def watch_lines(watch: pd.DataFrame) -> list[str]:
-    """One Dutch sentence per risk to watch (from :func:`vsvrisk.policy.risks_to_watch`)."""
-    return [f"{r.region_name}: {REGISTRATION_LABELS[r.registration][0].lower()} (geregistreerd door "
-            f"{REGISTRATION_LABELS[r.registration][1]}) levert {_eur(r.eur_per_person)} per extra geregistreerde "
-            f"leerling op, {_eur(r.eur_per_pp)} per procentpunt meer geregistreerden." for r in watch.itertuples()]
+    """One Dutch sentence per risk to watch (from :func:`vsvrisk.policy.risks_to_watch`).
+
+    Examples
+    --------
+    >>> watch = pd.DataFrame({"region_name": ["Rijnmond"], "registration": ["crime_suspect"],
+    ...                       "eur_per_person": [512.4], "eur_per_pp": [21000.0]})
+    >>> watch_lines(watch)[0]
+    'Rijnmond: verdachte van een misdrijf (geregistreerd door politie) levert €\xa0512 per extra geregistreerde leerling op, €\xa021.000 per procentpunt meer geregistreerden.'
+    """
+    lines = []
+    for r in watch.to_dict("records"):
+        label, who = REGISTRATION_LABELS[r["registration"]]
+        line = (f"{r['region_name']}: {label.lower()} (geregistreerd door {who}) levert {_eur(r['eur_per_person'])} per "
+                f"extra geregistreerde leerling op, {_eur(r['eur_per_pp'])} per procentpunt meer geregistreerden")
+        if not _missing(r.get("eur_per_person_refit")):
+            line += f"; na herschatting van het model nog {_eur(r['eur_per_person_refit'])} per leerling"
+        lines.append(line + ".")
+    return lines
 
 
 def render_registration_html(table: pd.DataFrame, national: pd.DataFrame, watch: pd.DataFrame,
-                             facts: Mapping[str, Any]) -> str:
+                             facts: Mapping[str, Any], *, share_pp: float = 1.0) -> str:
     """The registration elasticity (:func:`vsvrisk.policy.registration_elasticity`) as one page."""
     refit = "eur_per_person_refit" in national.columns
     heads = [LABELS[k] for k in ("registration", "who", "changed", "per_person_fixed", "per_person_rebalanced",
@@ -213,12 +227,16 @@ def render_registration_html(table: pd.DataFrame, national: pd.DataFrame, watch:
     lead = ("Een deel van de kenmerken in het model zijn registraties van lokale instanties (jeugdzorg, politie, "
             "schuldhulpverlening). Registreert een regio meer van haar leerlingen, dan stijgt hun voorspelde risico "
             "en daarmee de behoefte van de regio, zonder dat één leerling meer risico loopt. Hier registreert elke "
-            "regio (telkens alleen) een procentpunt meer van haar leerlingen, willekeurig gekozen onder wie nog niet "
-            "geregistreerd was. 'Model vast' is wat de verdeelregel betaalt voor de extra behoefte (de prijs van "
-            "behoefte, lambda, keer de extra behoefte); 'na herverdeling' is wat de regio houdt nadat het vaste "
-            "budget opnieuw is verdeeld (een deel betaalt zij zelf, de rest de andere regio's)")
+            f"regio (telkens alleen) {_number(share_pp, 1 if share_pp % 1 else 0)} procentpunt meer van haar "
+            "leerlingen, willekeurig gekozen onder wie nog niet geregistreerd was. 'Model vast' is wat de verdeelregel "
+            "betaalt voor de extra behoefte (de prijs van behoefte, lambda, keer de extra behoefte); 'na herverdeling' "
+            "is wat de regio houdt nadat het vaste budget opnieuw is verdeeld (een deel betaalt zij zelf, de rest de "
+            "andere regio's)")
     lead += ("; 'na herschatting' is wat overblijft nadat het model is geschat op een cohort met dezelfde extra "
              "registraties." if refit else ".")
+    if "eur_per_person_refit" in watch.columns:
+        lead += (" Bij de risico's hieronder staat ook wat overblijft nadat het model is geschat op een cohort met "
+                 "dezelfde extra registraties.")
     per_region = table.sort_values(["registration", "eur_per_person_fixed"], ascending=[True, False])
     detail = [[str(r.region_code), str(r.region_name), REGISTRATION_LABELS[r.registration][0], _number(r.n_changed),
                _eur(r.eur_fixed), _eur(r.eur_rebalanced), _eur(r.eur_per_person_fixed), _eur(r.eur_per_pp_fixed)]

@@ -273,7 +273,8 @@ def risks_to_watch(table: pd.DataFrame, n: int = 5, *, column: str = "eur_per_pe
     -------
     DataFrame
         ``region_code``, ``region_name``, ``registration``, ``who_registers``,
-        ``eur_per_person`` and ``eur_per_pp`` (of ``column``'s kind), largest first.
+        ``eur_per_person`` and ``eur_per_pp`` (of ``column``'s kind), largest first; and
+        ``eur_per_person_refit`` when the table has it.
 
     Examples
     --------
@@ -288,9 +289,12 @@ def risks_to_watch(table: pd.DataFrame, n: int = 5, *, column: str = "eur_per_pe
     if "suppressed" in rows.columns:
         rows = rows[~rows["suppressed"].fillna(False).astype(bool)]
     top = rows.sort_values([column, "region_code"], ascending=[False, True]).head(n)
-    return pd.DataFrame({
+    watch = pd.DataFrame({
         "region_code": top["region_code"].to_numpy(), "region_name": top["region_name"].to_numpy(),
         "registration": top["registration"].to_numpy(),
         "who_registers": top["registration"].map(REGISTRATIONS).to_numpy(),
         "eur_per_person": top[column].to_numpy(dtype=float), "eur_per_pp": top[f"eur_per_pp_{kind}"].to_numpy(dtype=float),
     })
+    if "eur_per_person_refit" in top.columns:
+        watch["eur_per_person_refit"] = top["eur_per_person_refit"].to_numpy(dtype=float)
+    return watch

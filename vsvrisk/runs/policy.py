@@ -202,14 +202,13 @@ def registration_run(config, out: str | os.PathLike, overwrite: bool = False, *,
         columns = ["region_code", "registration", "need_change_refit", "eur_refit", "eur_per_person_refit"]
         table = table.merge(refitted[columns], on=["region_code", "registration"], how="left")
         table.loc[table["suppressed"], columns[2:]] = np.nan
-        done = table.dropna(subset=["eur_refit"]).groupby("registration", sort=False)
-        national["eur_per_person_refit"] = national["registration"].map(done["eur_refit"].sum() / done["n_changed"].sum())
+        # No national refit figure: it would average only the regions refitted (the largest).
     watch = risks_to_watch(table, section.n_watch)
     facts = _facts(setup, **{"Extra geregistreerd": f"{section.share_pp:g} procentpunt per regio".replace(".", ","),
                              "Geschat op": _school_year(setup.settings.data.train_year),
                              "Gescoord cohort": _school_year(setup.settings.data.score_year),
                              "Prijs van behoefte (lambda)": f"{euro_text(price)} per eenheid behoefte"})
-    page = render_registration_html(table, national, watch, facts)
+    page = render_registration_html(table, national, watch, facts, share_pp=section.share_pp)
     step("writing the report")
     run_id = _write_and_track(
         out, overwrite, config, setup, "registration",
