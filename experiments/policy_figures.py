@@ -102,15 +102,19 @@ def main() -> None:
           f"lambda {elasticity.attrs['lambda']:,.0f} euros per unit of need")
     print(national.round(1).to_string(index=False))
     watch = risks_to_watch(elasticity, 5)
-    t = time.perf_counter()
-    pairs = list(watch[["region_code", "registration"]].itertuples(index=False, name=None))
-    refitted, _ = registration_elasticity(score, model, rules, registrations=list(dict.fromkeys(watch["registration"])),
-                                          regions_changed=list(dict.fromkeys(watch["region_code"])), scenario=scenario,
-                                          refit_on=train, refit_pairs=pairs)
-    refitted = refitted.dropna(subset=["eur_refit"])
-    print(f"the five largest (refits: {time.perf_counter() - t:.0f} s):")
-    print(refitted[["region_name", "registration", "n_persons", "n_changed", "need_change", "eur_per_person_fixed",
-                    "eur_per_person_rebalanced", "eur_per_person_refit", "eur_per_pp_fixed"]].round(1).to_string(index=False))
+    if watch.empty:
+        print("every region's row is from fewer than 10 newly registered pupils: no risks to watch at this size")
+    else:
+        t = time.perf_counter()
+        pairs = list(watch[["region_code", "registration"]].itertuples(index=False, name=None))
+        refitted, _ = registration_elasticity(score, model, rules, registrations=list(dict.fromkeys(watch["registration"])),
+                                              regions_changed=list(dict.fromkeys(watch["region_code"])),
+                                              scenario=scenario, refit_on=train, refit_pairs=pairs)
+        refitted = refitted.dropna(subset=["eur_refit"]).sort_values("eur_per_person_fixed", ascending=False)
+        print(f"the five largest (refits: {time.perf_counter() - t:.0f} s):")
+        print(refitted[["region_name", "registration", "n_persons", "n_changed", "need_change", "eur_per_person_fixed",
+                        "eur_per_person_rebalanced", "eur_per_person_refit", "eur_per_pp_fixed"]].round(1)
+              .to_string(index=False))
 
     # 3. The path.
     t = time.perf_counter()
