@@ -135,3 +135,20 @@ def test_an_existing_folder_is_refused_before_any_work(tmp_path, capsys):
     out.mkdir()
     assert main(["policy", "path", "--config", str(_config(tmp_path)), "--out", str(out)]) == 2
     assert "--overwrite" in capsys.readouterr().err and list(out.iterdir()) == []
+
+
+def test_the_path_starts_from_a_given_allocation_and_records_it(outputs, monkeypatch):
+    folder, _ = outputs
+    monkeypatch.chdir(folder)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    path = pd.read_csv(folder / "path" / "path.csv")
+    first = path[(path["band"] == 0.1) & (path["year"] == 2027)][["region_code", "amount_eur"]]
+    first.to_csv(folder / "first.csv", index=False)
+    out = folder / "path-from-first"
+    assert main(["policy", "path", "--config", str(folder / "policy.yaml"), "--out", str(out),
+                 "--first", str(folder / "first.csv"), "--bands", "0.05"]) == 0
+    again = pd.read_csv(out / "path.csv")
+    start = again[again["year"] == 2026].set_index("region_code")["previous_eur"]
+    assert start.to_dict() == first.set_index("region_code")["amount_eur"].to_dict()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["inputs"]["first"]["sha256"] and manifest["config"]["path"]["bands"] == [0.05]

@@ -101,7 +101,8 @@ def _school_year(year: int) -> str:
 
 
 def _write_and_track(out: Path, overwrite: bool, config, setup: _Setup, analysis: str, files: dict, tables: tuple,
-                     params: dict, metrics: dict, experiment: str, extra: dict | None = None) -> str:
+                     params: dict, metrics: dict, experiment: str, extra: dict | None = None,
+                     more_inputs: dict | None = None) -> str:
     import mlflow
 
     from vsvrisk import tracking
@@ -109,7 +110,7 @@ def _write_and_track(out: Path, overwrite: bool, config, setup: _Setup, analysis
     from vsvrisk.report import build_manifest
 
     inputs = {"config": config if isinstance(config, (str, os.PathLike)) else None, "model": setup.settings.model,
-              "allocation": setup.settings.allocation, "data": setup.settings.data.path}
+              "allocation": setup.settings.allocation, "data": setup.settings.data.path, **(more_inputs or {})}
     manifest = build_manifest(inputs=inputs, config=setup.settings, model_run_id=None,
                               seed=setup.settings.data.synthetic_seed, extra={"analysis": analysis, **(extra or {})})
     write_output_folder(out, files, manifest, tables=tables, overwrite=overwrite)
@@ -121,7 +122,9 @@ def _write_and_track(out: Path, overwrite: bool, config, setup: _Setup, analysis
 
 
 def _csv(table: pd.DataFrame):
-    return lambda path: table.to_csv(path, index=False, float_format="%.6g", lineterminator="\n")
+    # Ten significant digits: euros up to a hundred million to the cent (six would round
+    # 1,554,286 to 1,554,290).
+    return lambda path: table.to_csv(path, index=False, float_format="%.10g", lineterminator="\n")
 
 
 def prevention_run(config, out: str | os.PathLike, overwrite: bool = False, *, regions=None, fraction=None,
@@ -286,7 +289,8 @@ def path_run(config, out: str | os.PathLike, overwrite: bool = False, *, bands=N
          "tolerance_pct": section.tolerance_pct, "first": start_text},
         {f"{m}_{100 * r['band']:g}pct": r[m] for r in path.bands.to_dict("records")
          for m in ("years_to_converge", "n_not_reached")}, experiment,
-        extra={"first": start_text, "cohorts": [str(c) for c in section.cohorts or []]})
+        extra={"first": start_text}, more_inputs={"first": section.first, **{
+            f"cohort_{year}": path for year, path in zip(section.years, section.cohorts or [])}})
     lines = [f"band {100 * r['band']:g}%: " + (f"every region reached its need-based amount by {r['all_reached_year']}"
                                                if pd.notna(r["all_reached_year"]) else
                                                f"{r['n_not_reached']} regions not within {section.tolerance_pct:g}% by "
