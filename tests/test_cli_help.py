@@ -17,7 +17,18 @@ import typer
 from vsvrisk.cli import _expand_multi_value_options, app, main
 
 GROUP = typer.main.get_command(app)
-COMMANDS = sorted(GROUP.commands)
+
+
+def _walk(group, prefix=()):
+    """Every command by its words (``policy path``), the commands of a group (``policy``) too."""
+    for name, command in group.commands.items():
+        yield " ".join((*prefix, name)), command
+        if hasattr(command, "commands"):
+            yield from _walk(command, (*prefix, name))
+
+
+COMMAND_OBJECTS = dict(_walk(GROUP))
+COMMANDS = sorted(COMMAND_OBJECTS)
 EXAMPLE = re.compile(r"^\s*Example: (vsvrisk .+)$", re.MULTILINE)
 
 
@@ -30,12 +41,12 @@ def test_the_top_level_help_has_an_example(capsys):
     assert main(["--help"]) == 0
     printed = capsys.readouterr().out
     assert "Example: vsvrisk demo" in printed
-    assert all(name in printed for name in COMMANDS)
+    assert all(name in printed for name in GROUP.commands)
 
 
 @pytest.mark.parametrize("name", COMMANDS)
 def test_every_option_ends_with_an_example_of_itself(name):
-    command = GROUP.commands[name]
+    command = COMMAND_OBJECTS[name]
     for param in command.params:
         assert param.param_type_name == "option", f"{name}: {param.name} is an argument; use an option with help"
         flags = [*param.opts, *param.secondary_opts]
@@ -48,21 +59,26 @@ def test_every_option_ends_with_an_example_of_itself(name):
 
 @pytest.mark.parametrize("name", COMMANDS)
 def test_every_command_has_an_example_that_parses(name):
-    command = GROUP.commands[name]
+    command = COMMAND_OBJECTS[name]
     examples = EXAMPLE.findall(command.help or "")
     assert examples, f"vsvrisk {name}: the help has no 'Example: vsvrisk {name} ...' line"
     for example in examples:
         words = shlex.split(example)
-        assert words[:2] == ["vsvrisk", name], example
+        path = name.split()
+        assert words[:1 + len(path)] == ["vsvrisk", *path], example
+        rest, target, target_name = words[1 + len(path):], command, path[-1]
+        while hasattr(target, "commands"):  # a group's example goes on to one of its commands
+            target_name, rest = rest[0], rest[1:]
+            target = target.commands[target_name]
         # parse only (nothing runs): every option named exists and every value has the right type
-        with command.make_context(name, _expand_multi_value_options(words[2:])) as context:
+        with target.make_context(target_name, _expand_multi_value_options(rest)) as context:
             assert context.params
 
 
 @pytest.mark.parametrize("name", COMMANDS)
 def test_help_prints_the_example_and_every_option_example(name, capsys):
-    assert main([name, "--help"]) == 0
+    assert main([*name.split(), "--help"]) == 0
     printed = capsys.readouterr().out
     assert "Example:" in printed
-    options = [p for p in GROUP.commands[name].params if p.param_type_name == "option"]
+    options = [p for p in COMMAND_OBJECTS[name].params if p.param_type_name == "option"]
     assert printed.count("e.g.") >= len(options)

@@ -14,6 +14,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from vsvrisk._cli_policy import policy_app
 from vsvrisk._compat import CliAbort, CliUsageError
 from vsvrisk._display import print_allocation, print_figures, print_metrics, print_warnings
 from vsvrisk.exceptions import VsvriskError
@@ -323,6 +324,9 @@ def ui(
                "--port", str(port), "--workers", "1"]
     print(f"MLflow UI on http://127.0.0.1:{port} (Ctrl-C stops it)")
     raise typer.Exit(subprocess.call(command))
+
+
+app.add_typer(policy_app, name="policy")  # vsvrisk policy prevention|registration|path (vsvrisk/_cli_policy.py)
 
 
 def _interrupt_on_terminate() -> None:

@@ -19,12 +19,14 @@ def _files() -> list[tuple[str, type[BaseModel]]]:
     from vsvrisk.audit.impact import ImpactConfig
     from vsvrisk.features import FeatureSpec
     from vsvrisk.models.spec import ModelSpec
+    from vsvrisk.policy.config import PolicyConfig
 
     return [
         ("Model spec (`configs/cbs-replica.yaml`, `logistic.yaml`, `lightgbm.yaml`, ...)", ModelSpec),
         ("Allocation (`configs/allocation-2026.yaml`)", AllocationConfig),
         ("Feature spec (`configs/features.yaml`)", FeatureSpec),
         ("Impact of modelling choices (`configs/impact.yaml`)", ImpactConfig),
+        ("Policy analysis (`configs/policy.yaml`)", PolicyConfig),
     ]
 
 

@@ -1,0 +1,299 @@
+"""The policy analyses as ``vsvrisk policy prevention|registration|path`` run them.
+
+Each reads the policy config (``configs/policy.yaml``), draws or reads the cohorts, fits the
+model spec, calls the library (:mod:`vsvrisk.policy`), writes one folder all or nothing (csv,
+one html page, ``manifest.json``) and records it as an MLflow run (parameters, headline metrics,
+the folder as artifacts).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from vsvrisk._atomic import refuse_existing
+from vsvrisk.exceptions import ConfigError
+
+__all__ = ["PolicyOutcome", "prevention_run", "registration_run", "path_run"]
+
+EXPERIMENT = "policy"
+
+
+@dataclass
+class PolicyOutcome:
+    """What a policy run made: its folder, its MLflow run and a few headline lines to print."""
+
+    out: Path
+    run_id: str
+    lines: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Setup:
+    settings: object
+    allocation: object
+    spec: object
+    train: pd.DataFrame
+    score: pd.DataFrame
+    data_text: str
+
+
+def _settings(config, section: str, **overrides):
+    """The policy config, with the command line's values (those given) in one of its sections,
+    checked as the file is: a bad value is one line naming the key, before any work is done."""
+    from vsvrisk.config import validate_config
+    from vsvrisk.policy.config import load_policy_config
+
+    settings = load_policy_config(config)
+    part = getattr(settings, section)
+    values = {**part.model_dump(), **{k: v for k, v in overrides.items() if v is not None}}
+    part = validate_config(values, type(part), source="command line")
+    return settings.model_copy(update={section: part}), part
+
+
+def _setup(settings, step, *, need_truth: bool = False) -> _Setup:
+    from vsvrisk.allocate import load_allocation_config
+    from vsvrisk.data import read_person_years
+    from vsvrisk.models import load_model_spec
+    from vsvrisk.policy.html import number_text
+    from vsvrisk.synth import generate
+
+    allocation = load_allocation_config(settings.allocation)
+    spec = load_model_spec(settings.model)
+    data = settings.data
+    if data.path is not None:
+        if need_truth:
+            raise ConfigError("the prevention check needs the synthetic world (its true risk p_true): "
+                              "remove data.path from the policy config")
+        step("reading the cohorts")
+        frame = read_person_years(data.path, upper_age=spec.upper_age, require_target=True)
+        text = str(data.path)
+    else:
+        step(f"drawing the synthetic cohorts ({data.synthetic_n_persons:,} persons each)")
+        frame = generate(data.synthetic_n_persons, sorted({data.train_year, data.score_year}), data.synthetic_seed,
+                         upper_age=spec.upper_age).frame
+        text = f"synthetisch, {number_text(data.synthetic_n_persons)} leerlingen per cohort, seed {data.synthetic_seed}"
+    train = frame[frame["school_year"] == data.train_year].reset_index(drop=True)
+    score = frame[frame["school_year"] == data.score_year].reset_index(drop=True)
+    if train.empty or score.empty:
+        raise ConfigError(f"policy config: the data need school years {data.train_year} (fit) and {data.score_year} "
+                          "(scored): change data.train_year / data.score_year")
+    return _Setup(settings, allocation, spec, train, score, text)
+
+
+def _facts(setup: _Setup, **more) -> dict:
+    from vsvrisk.policy.html import euro_text, scenario_text
+
+    rules = setup.allocation
+    facts = {"Model": f"{setup.spec.name} ({setup.spec.learner})", "Gegevens": setup.data_text,
+             "Budget": euro_text(rules.budget_eur),
+             "Vast bedrag per regio": euro_text(rules.base_amount_eur), "Minimum": euro_text(rules.floor_eur),
+             "Wie telt mee": scenario_text(rules.scenario)}
+    return {**facts, **more}
+
+
+def _school_year(year: int) -> str:
+    return f"{year}/{str(year + 1)[-2:]}"
+
+
+def _write_and_track(out: Path, overwrite: bool, config, setup: _Setup, analysis: str, files: dict, tables: tuple,
+                     params: dict, metrics: dict, experiment: str, extra: dict | None = None,
+                     more_inputs: dict | None = None) -> str:
+    import mlflow
+
+    from vsvrisk import tracking
+    from vsvrisk.audit.html import write_output_folder
+    from vsvrisk.report import build_manifest
+
+    inputs = {"config": config if isinstance(config, (str, os.PathLike)) else None, "model": setup.settings.model,
+              "allocation": setup.settings.allocation, "data": setup.settings.data.path, **(more_inputs or {})}
+    manifest = build_manifest(inputs=inputs, config=setup.settings, model_run_id=None,
+                              seed=setup.settings.data.synthetic_seed, extra={"analysis": analysis, **(extra or {})})
+    write_output_folder(out, files, manifest, tables=tables, overwrite=overwrite)
+    with tracking.tracked_run(f"policy {analysis}", experiment=experiment, tags={"analysis": analysis}) as run:
+        mlflow.log_params({"analysis": analysis, "model": setup.spec.name, **params})
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if pd.notna(v)})
+        mlflow.log_artifacts(str(out), artifact_path=f"policy-{analysis}")
+        return run.info.run_id
+
+
+def _csv(table: pd.DataFrame):
+    # Ten significant digits: euros up to a hundred million to the cent (six would round
+    # 1,554,286 to 1,554,290).
+    return lambda path: table.to_csv(path, index=False, float_format="%.10g", lineterminator="\n")
+
+
+def prevention_run(config, out: str | os.PathLike, overwrite: bool = False, *, regions=None, fraction=None,
+                   n_seeds=None, experiment: str = EXPERIMENT, progress=None) -> PolicyOutcome:
+    """The prevention check: ``prevention.csv``, ``prevention-regions.csv``, ``prevention.html``, manifest.
+
+    ``regions``, ``fraction`` and ``n_seeds`` override the config's ``prevention`` section.
+    """
+    from vsvrisk.models import RiskModel
+    from vsvrisk.policy import prevention_check
+    from vsvrisk.policy.html import render_prevention_html
+    from vsvrisk.report import suppress_small_cells
+
+    step = progress or (lambda message: None)
+    out = refuse_existing(out, overwrite=overwrite)
+    settings, section = _settings(config, "prevention", regions=regions, fraction=fraction, n_seeds=n_seeds)
+    setup = _setup(settings, step, need_truth=True)
+    seeds = list(range(section.n_seeds))
+    step(f"refitting {len(seeds) * (1 + len(section.regions))} models (each region in turn, {len(seeds)} seeds)")
+    table, summary = prevention_check(setup.score, RiskModel.from_spec(setup.spec), setup.allocation.rules(),
+                                      regions_preventing=section.regions, fraction=section.fraction, seeds=seeds,
+                                      scenario=setup.allocation.scenario, n_jobs=setup.settings.n_jobs)
+    summary = suppress_small_cells(summary.rename(columns={"preventing_region": "region_code"}),
+                                   threshold=setup.allocation.disclosure_threshold, total_published=False)
+    facts = _facts(setup, **{"Voorkomen deel": f"{100 * section.fraction:g}%".replace(".", ","),
+                             "Trekkingen": len(seeds),
+                             "Nieuwer cohort": f"{_school_year(setup.settings.data.score_year)} (opnieuw geschat en gescoord)"})
+    page = render_prevention_html(summary.rename(columns={"region_code": "preventing_region"}), table, facts)
+    step("writing the report")
+    run_id = _write_and_track(
+        out, overwrite, config, setup, "prevention",
+        {"prevention.csv": _csv(summary), "prevention-regions.csv": _csv(table),
+         "prevention.html": lambda path: path.write_text(page, encoding="utf-8")}, (summary, table),
+        {"fraction": section.fraction, "n_seeds": section.n_seeds, "regions": ",".join(map(str, section.regions))},
+        {f"{m}_{r.region_code}": getattr(r, m) for r in summary.itertuples() for m in ("loss_eur", "loss_pct")},
+        experiment)
+    lines = [f"{r.region_name}: loss {r.loss_eur:,.0f} euros ({r.loss_pct:.2f}% of its amount; "
+             f"over seeds {r.loss_eur_low:,.0f} to {r.loss_eur_high:,.0f}; sampling noise sd {r.noise_eur_sd:,.0f})"
+             for r in summary.itertuples()]
+    return PolicyOutcome(out, run_id, lines)
+
+
+def registration_run(config, out: str | os.PathLike, overwrite: bool = False, *, refit=None, share_pp=None,
+                     experiment: str = EXPERIMENT, progress=None) -> PolicyOutcome:
+    """The registration elasticity: ``registration.csv``, ``registration-national.csv``,
+    ``risks-to-watch.csv``, ``registration.html``, manifest. ``refit`` and ``share_pp`` override the config."""
+    from vsvrisk.models import RiskModel
+    from vsvrisk.policy import registration_elasticity, risks_to_watch
+    from vsvrisk.policy.html import euro_text, render_registration_html
+    from vsvrisk.report import suppress_small_cells
+
+    step = progress or (lambda message: None)
+    out = refuse_existing(out, overwrite=overwrite)
+    settings, section = _settings(config, "registration", refit=refit, share_pp=share_pp)
+    setup = _setup(settings, step)
+    step(f"fitting {setup.spec.name} on {setup.settings.data.train_year}")
+    model = RiskModel.from_spec(setup.spec).fit(setup.train)
+    step("registering more pupils, region by region")
+    rules, scenario = setup.allocation.rules(), setup.allocation.scenario
+    table, national = registration_elasticity(setup.score, model, rules, registrations=section.registrations,
+                                              share_pp=section.share_pp, scenario=scenario, seed=section.seed)
+    threshold, price = setup.allocation.disclosure_threshold, table.attrs["lambda"]
+    table = pd.concat([suppress_small_cells(block, "n_changed", threshold) for _, block in
+                       table.groupby("registration", sort=False)], ignore_index=True)
+    pairs = []
+    if section.refit:
+        pairs = ([(r, name) for r in section.refit_regions for name in section.registrations]
+                 if section.refit_regions is not None else
+                 list(risks_to_watch(table, section.n_watch)[["region_code", "registration"]].itertuples(index=False,
+                                                                                                          name=None)))
+    if pairs:  # none when every row is suppressed (too few newly registered pupils)
+        step(f"refitting the model for {len(pairs)} regions and registrations")
+        refitted, _ = registration_elasticity(
+            setup.score, model, rules, registrations=list(dict.fromkeys(name for _, name in pairs)),
+            share_pp=section.share_pp, scenario=scenario, seed=section.seed,
+            regions_changed=list(dict.fromkeys(r for r, _ in pairs)), refit_on=setup.train, refit_pairs=pairs,
+            n_jobs=setup.settings.n_jobs)
+        columns = ["region_code", "registration", "need_change_refit", "eur_refit", "eur_per_person_refit"]
+        table = table.merge(refitted[columns], on=["region_code", "registration"], how="left")
+        table.loc[table["suppressed"], columns[2:]] = np.nan
+        # No national refit figure: it would average only the regions refitted (the largest).
+    watch = risks_to_watch(table, section.n_watch)
+    facts = _facts(setup, **{"Extra geregistreerd": f"{section.share_pp:g} procentpunt per regio".replace(".", ","),
+                             "Geschat op": _school_year(setup.settings.data.train_year),
+                             "Gescoord cohort": _school_year(setup.settings.data.score_year),
+                             "Prijs van behoefte (lambda)": f"{euro_text(price)} per eenheid behoefte"})
+    page = render_registration_html(table, national, watch, facts, share_pp=section.share_pp)
+    step("writing the report")
+    run_id = _write_and_track(
+        out, overwrite, config, setup, "registration",
+        {"registration.csv": _csv(table), "registration-national.csv": _csv(national),
+         "risks-to-watch.csv": _csv(watch), "registration.html": lambda path: path.write_text(page, encoding="utf-8")},
+        (table, national, watch), {"share_pp": section.share_pp, "refit": section.refit, "seed": section.seed},
+        {f"eur_per_person_fixed_{r.registration}": r.eur_per_person_fixed for r in national.itertuples()},
+        experiment, extra={"risks_to_watch": watch.to_dict("records")})
+    lines = [f"{r.region_name}, {r.registration}: {r.eur_per_person:,.0f} euros per additional registered pupil"
+             for r in watch.itertuples()]
+    return PolicyOutcome(out, run_id, lines)
+
+
+def path_run(config, out: str | os.PathLike, overwrite: bool = False, *, bands=None, first=None,
+             experiment: str = EXPERIMENT, progress=None) -> PolicyOutcome:
+    """The multi-year path: ``path.csv``, ``path-regions.csv``, ``path-bands.csv``, ``path.html``, manifest.
+
+    ``bands`` and ``first`` (an allocation.csv) override the config's ``path`` section.
+    """
+    from vsvrisk.allocate import allocate, need_from_predictions, read_previous_allocation
+    from vsvrisk.data import read_person_years
+    from vsvrisk.models import RiskModel
+    from vsvrisk.policy import allocation_path
+    from vsvrisk.policy.html import render_path_html
+    from vsvrisk.synth import generate
+
+    step = progress or (lambda message: None)
+    out = refuse_existing(out, overwrite=overwrite)
+    if first is not None and not Path(first).is_file():
+        raise ConfigError(f"--first {first}: file not found: give last year's allocation.csv")
+    settings, section = _settings(config, "path", bands=bands, first=first)
+    setup = _setup(settings, step)
+    step(f"fitting {setup.spec.name} on {setup.settings.data.train_year}")
+    model = RiskModel.from_spec(setup.spec).fit(setup.train)
+    rules, scenario = setup.allocation.rules(), setup.allocation.scenario
+    data = setup.settings.data
+    if section.cohorts is not None:
+        step("reading the cohorts of the path")
+        cohorts = {year: read_person_years(path, upper_age=setup.spec.upper_age)
+                   for year, path in zip(section.years, section.cohorts)}
+    else:
+        school_years = [data.score_year + k for k in range(len(section.years))]
+        step(f"drawing the cohorts of the path (school years {school_years[0]}-{school_years[-1]})")
+        frame = generate(data.synthetic_n_persons, school_years, data.synthetic_seed, upper_age=setup.spec.upper_age).frame
+        cohorts = {year: frame[frame["school_year"] == school].reset_index(drop=True)
+                   for year, school in zip(section.years, school_years)}
+    step("scoring the cohorts")
+    tables = {year: need_from_predictions(c.assign(p=model.predict_risk(c).to_numpy()), "p", scenario)
+              for year, c in cohorts.items()}
+    if section.first is not None:
+        start, start_text = read_previous_allocation(section.first), str(section.first)
+    else:
+        base = need_from_predictions(setup.train.assign(p=model.predict_risk(setup.train).to_numpy()), "p", scenario)
+        start = allocate(base["need"], rules)
+        start_text = f"het cohort {_school_year(data.train_year)} verdeeld zonder band"
+    step(f"the path under {len(section.bands)} bands")
+    path = allocation_path(start, {year: t["need"] for year, t in tables.items()}, rules, section.bands,
+                           tolerance_pct=section.tolerance_pct)
+    counts = pd.concat([t["n_persons"].rename("n").reset_index().assign(year=year) for year, t in tables.items()])
+    table = path.table.merge(counts, on=["year", "region_code"], how="left")
+    threshold = setup.allocation.disclosure_threshold
+    table["need"] = table["need"].mask(table["n"] < threshold)  # need from too few pupils is not published
+    table = table.drop(columns="n")
+    facts = _facts(setup, **{"Geschat op": _school_year(data.train_year), "Bedragen van het jaar ervoor": start_text, "Jaren": f"{section.years[0]}-{section.years[-1]}",
+                             "Cohorten": ", ".join(str(c) for c in section.cohorts) if section.cohorts else
+                             f"synthetisch, {_school_year(data.score_year)} en volgende",
+                             "Bereikt": f"binnen {section.tolerance_pct:g}% van het bedrag op basis van behoefte".replace(".", ",")})
+    page = render_path_html(path, facts)
+    step("writing the report")
+    run_id = _write_and_track(
+        out, overwrite, config, setup, "path",
+        {"path.csv": _csv(table), "path-regions.csv": _csv(path.regions), "path-bands.csv": _csv(path.bands),
+         "path.html": lambda p: p.write_text(page, encoding="utf-8")}, (table, path.regions, path.bands),
+        {"bands": ",".join(f"{b:g}" for b in section.bands), "years": f"{section.years[0]}-{section.years[-1]}",
+         "tolerance_pct": section.tolerance_pct, "first": start_text},
+        {f"{m}_{100 * r['band']:g}pct": r[m] for r in path.bands.to_dict("records")
+         for m in ("years_to_converge", "n_not_reached")}, experiment,
+        extra={"first": start_text}, more_inputs={"first": section.first, **{
+            f"cohort_{year}": path for year, path in zip(section.years, section.cohorts or [])}})
+    lines = [f"band {100 * r['band']:g}%: " + (f"every region reached its need-based amount by {r['all_reached_year']}"
+                                               if pd.notna(r["all_reached_year"]) else
+                                               f"{r['n_not_reached']} regions not within {section.tolerance_pct:g}% by "
+                                               f"{section.years[-1]}") + f"; largest yearly change {r['largest_change_pct']:.1f}%"
+             for r in path.bands.to_dict("records")]
+    return PolicyOutcome(out, run_id, lines)
