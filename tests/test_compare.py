@@ -129,10 +129,16 @@ def test_without_a_truth_need_is_held_against_the_observed_vsv(cohort):
     assert result.need.set_index("model").loc["A", "need_distance"] == pytest.approx(expected)
 
 
+def test_one_model_alone_gets_its_scores_and_no_pairs(cohort):
+    result = compare_predictions(cohort, {"A": cohort["p_true_features"].to_numpy()}, n_boot=20)
+    assert result.differences.empty and "measure" in result.differences and result.sentences == []
+    assert set(result.scores["sector"]) >= {"vo", "mbo", "all"}
+
+
 @pytest.mark.parametrize("predictions, named", [
-    ({"only": np.zeros(3)}, "two or more"),
+    ({}, "at least one model"),
     ({"A": np.zeros(3), "B": np.zeros(2)}, "'A'"),
-], ids=["one model is refused", "predictions of the wrong length are named"])
+], ids=["no model is refused", "predictions of the wrong length are named"])
 def test_bad_comparisons_are_refused(cohort, predictions, named):
     with pytest.raises(ConfigError, match=named):
         compare_predictions(cohort, predictions)

@@ -56,6 +56,8 @@ COMPARISON_LABELS = {
 #: Readable names of the sectors.
 SECTOR_LABELS = {"vo": "vo (secondary)", "mbo": "mbo (vocational)", "vavo": "vavo (adult general)",
                  "all": "all pupils"}
+_DIFFERENCE_COLUMNS = ["model_a", "model_b", "sector", "measure", "a", "b", "difference", "low", "high",
+                       "detectable", "better"]
 #: Measures whose lower value is better.
 _LOWER_IS_BETTER = {"brier", "log_loss", "need_distance"}
 
@@ -123,7 +125,8 @@ def compare_predictions(frame: pd.DataFrame, predictions: Mapping[str, np.ndarra
         The evaluation cohort: ``vsv``, ``sector``, ``region_code``; with ``p_true_features``
         (a synthetic population) the need shares are held against the truth.
     predictions : mapping of name -> array
-        Each model's predicted risks, in the row order of ``frame``.
+        Each model's predicted risks, in the row order of ``frame``. One model alone gets its
+        scores and need-share distance, and no pairs.
     n_boot : int, default=1000
         Bootstrap replicates for the need-share distance.
     seed : int, default=0
@@ -147,8 +150,8 @@ def compare_predictions(frame: pd.DataFrame, predictions: Mapping[str, np.ndarra
     from vsvrisk.exceptions import ConfigError
 
     names = list(predictions)
-    if len(names) < 2:
-        raise ConfigError(f"a comparison needs two or more models, got {len(names)}")
+    if not names:
+        raise ConfigError("a comparison needs the predictions of at least one model (two to compare)")
     values = {name: np.asarray(predictions[name], dtype=float) for name in names}
     for name, p in values.items():
         if p.shape != (len(frame),):
@@ -179,7 +182,7 @@ def compare_predictions(frame: pd.DataFrame, predictions: Mapping[str, np.ndarra
                     rows.append(_row(a, b, sector, measure, paired, paired["a"], paired["b"]))
             rows.append(_row(a, b, "all", "need_distance", need["differences"][(a, b)],
                              need["distance"][a], need["distance"][b]))
-    differences = pd.DataFrame(rows)
+    differences = pd.DataFrame(rows, columns=_DIFFERENCE_COLUMNS)  # columns even when one model has no pair
     need_table = pd.DataFrame([{"model": name, "need_distance": need["distance"][name],
                                 "low": need["interval"][name][0], "high": need["interval"][name][1]}
                                for name in names])

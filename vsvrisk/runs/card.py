@@ -13,13 +13,17 @@ __all__ = ["card_run"]
 def card_run(run_id: str, out: str | os.PathLike, overwrite: bool = False, *, audit=None) -> Path:
     """Write :func:`model_card` as ``card.yaml`` and ``card.html`` (with ``manifest.json``), all or nothing.
 
+    The folder is also logged to MLflow (``card/``) in a child run of the training run.
+
     Returns
     -------
     Path
         The output folder.
     """
     import yaml
+    from mlflow import MlflowClient
 
+    from vsvrisk import tracking
     from vsvrisk._atomic import refuse_existing
     from vsvrisk.audit.html import render_card_html, write_output_folder
     from vsvrisk.report import build_manifest
@@ -30,7 +34,10 @@ def card_run(run_id: str, out: str | os.PathLike, overwrite: bool = False, *, au
     manifest = build_manifest(inputs={"audit": audit_input}, config=None, model_run_id=run_id, seed=None,
                               extra={"to_be_filled": card["to_be_filled"]})
     text = yaml.safe_dump(card, sort_keys=False, allow_unicode=True, width=100)
-    return write_output_folder(out, {
+    folder = write_output_folder(out, {
         "card.yaml": lambda path: path.write_text(text, encoding="utf-8"),
         "card.html": lambda path: path.write_text(render_card_html(card), encoding="utf-8"),
     }, manifest, overwrite=overwrite)
+    with tracking.child_run(run_id, "card") as child:  # beside the training run, not inside it
+        MlflowClient().log_artifacts(child, str(folder), artifact_path="card")
+    return folder
