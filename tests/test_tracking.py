@@ -19,23 +19,26 @@ from vsvrisk.cli import main
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
-def _small_config(name: str, folder: Path, **changes) -> Path:
-    spec = yaml.safe_load((CONFIGS / f"{name}.yaml").read_text())
+def _small_config(config: str, folder: Path, **changes) -> Path:
+    spec = yaml.safe_load((CONFIGS / f"{config}.yaml").read_text())
     spec["data"]["synthetic_n_persons"] = 20_000
     spec.update(changes)
-    path = folder / f"{name}{''.join(f'-{k}{v}' for k, v in changes.items())}.yaml"
+    path = folder / f"{changes.get('name', config)}-{changes.get('seed', 0)}.yaml"
     path.write_text(yaml.safe_dump(spec))
     return path
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    """Three runs on one cohort (logistic; LightGBM with seeds 0 and 1), compared, promoted, used."""
+    """Four runs on one cohort, compared: logistic, LightGBM, and a recalibrated logistic model
+    fitted twice, with seeds 0 and 1 (the seed picks the calibration split)."""
     folder = tmp_path_factory.mktemp("store")
+    calibrated = {"name": "logistic-sigmoid", "calibration": "sigmoid"}
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(folder)
         patch.delenv("MLFLOW_TRACKING_URI", raising=False)
-        for name, changes in (("logistic", {}), ("lightgbm", {}), ("lightgbm", {"seed": 1})):
+        for name, changes in (("logistic", {}), ("lightgbm", {}), ("logistic", {**calibrated, "seed": 0}),
+                              ("logistic", {**calibrated, "seed": 1})):
             assert main(["train", "--config", str(_small_config(name, folder, **changes))]) == 0
         assert main(["compare", "--out", str(folder / "compare"), "--n-boot", "200"]) == 0
         mlflow.set_tracking_uri(f"sqlite:///{folder / 'mlflow.db'}")
@@ -53,13 +56,13 @@ def in_store(store, monkeypatch):
     return folder, runs
 
 
-def _training(runs: pd.DataFrame, learner: str, seed: str = "0") -> str:
-    return runs.loc[(runs["tags.learner"] == learner) & (runs["params.seed"] == seed), "run_id"].item()
+def _training(runs: pd.DataFrame, name: str, seed: str = "0") -> str:
+    return runs.loc[(runs["tags.mlflow.runName"] == name) & (runs["params.seed"] == seed), "run_id"].item()
 
 
 def test_the_runs_are_recorded_with_their_metrics(store):
     _, runs = store
-    assert sorted(runs["tags.learner"]) == ["lightgbm", "lightgbm", "logistic"]
+    assert sorted(runs["tags.learner"]) == ["lightgbm", "logistic", "logistic", "logistic"]
     assert (runs["status"] == "FINISHED").all()
     for column in ("metrics.vo_roc_auc", "metrics.mbo_brier", "metrics.mbo_calibration_slope", "metrics.need_share_l1"):
         assert runs[column].between(0, 2).all(), column
@@ -67,7 +70,7 @@ def test_the_runs_are_recorded_with_their_metrics(store):
 
 def test_artifacts_hold_plots_tables_and_the_model(store):
     folder, runs = store
-    logistic = _training(runs, "logistic")
+    logistic = _training(runs, "logistic-all")
     names = {p.name for p in (folder / "mlruns").rglob("*") if p.is_file()}
     assert {"calibration.png", "roc.png", "regional_oe.png", "odds_ratios.csv", "spec.json"} <= names
     model = mlflow.sklearn.load_model(f"runs:/{logistic}/model")
@@ -103,28 +106,29 @@ def test_a_store_in_another_folder_keeps_its_artifacts_beside_it(tmp_path, monke
 def test_runs_differing_only_in_seed_show_no_detectable_auc_difference(store):
     folder, runs = store
     differences = pd.read_csv(folder / "compare" / "differences.csv")
-    seeds = differences[differences["model_a"].str.startswith("lightgbm") & differences["model_b"].str.startswith("lightgbm")]
+    seeds = differences[differences["model_a"].str.startswith("logistic-sigmoid")
+                        & differences["model_b"].str.startswith("logistic-sigmoid")]
     auc = seeds[seeds["measure"] == "roc_auc"]
     assert set(auc["sector"]) >= {"vo", "mbo", "all"}
     assert not auc["detectable"].any(), auc
     assert ((auc["low"] < 0) & (auc["high"] > 0)).all()
+    assert (seeds["difference"] != 0).any(), "the two seeds gave two different models"
     # The comparison's own scores agree with what each training run logged (same persons, same model).
     scores = pd.read_csv(folder / "compare" / "scores.csv")
-    logistic = runs[runs["tags.learner"] == "logistic"].iloc[0]
-    mbo = scores[(scores["model"] == logistic["tags.mlflow.runName"]) & (scores["sector"] == "mbo")].iloc[0]
-    assert mbo["roc_auc"] == pytest.approx(logistic["metrics.mbo_roc_auc"], abs=1e-12)
+    logistic = runs[runs["tags.mlflow.runName"] == "logistic-all"].iloc[0]
+    mbo = scores[(scores["model"] == "logistic-all") & (scores["sector"] == "mbo")].iloc[0]
+    assert mbo["roc_auc"] == pytest.approx(logistic["metrics.mbo_roc_auc"], abs=1e-9)
     page = (folder / "compare" / "compare.html").read_text(encoding="utf-8")
-    sentence = page.index("In one line per pair")
-    assert sentence < page.index("vo (secondary)") < page.index("Glossary")
+    assert page.index("In one line per pair") < page.index("vo (secondary)") < page.index("Glossary")
     assert "no detectable difference in AUC" in page and "need_share_l1" not in page
     manifest = json.loads((folder / "compare" / "manifest.json").read_text())
-    assert len(manifest["extra"]["runs"]) == 3 and manifest["extra"]["cohort"]["n_persons"] == 20_000
+    assert len(manifest["extra"]["runs"]) == 4 and manifest["extra"]["cohort"]["n_persons"] == 20_000
 
 
 def test_training_runs_carry_their_cohorts_as_datasets_and_a_description(in_store):
     found = mlflow.search_runs(experiment_names=["vsvrisk"], output_format="list",
                                filter_string="tags.vsvrisk_kind = 'train'")
-    assert len(found) == 3
+    assert len(found) == 4
     for run in found:
         inputs = {i.tags[0].value: i.dataset for i in run.inputs.dataset_inputs}
         assert set(inputs) == {"training", "evaluation"}
@@ -134,7 +138,7 @@ def test_training_runs_carry_their_cohorts_as_datasets_and_a_description(in_stor
         assert "region_code" in inputs["evaluation"].schema and "person_id" in inputs["evaluation"].schema
         assert run.data.tags["mlflow.note.content"].startswith(f"**{run.data.tags['mlflow.runName']}**")
         assert "fitted on 2018/2019, evaluated out of time on 2019/2020" in run.data.tags["mlflow.note.content"]
-    # Same cohort, same dataset: the three runs share both digests.
+    # Same cohort, same dataset: the runs share the digest.
     assert len({run.data.tags["eval_cohort_sha256"] for run in found}) == 1
 
 
@@ -169,7 +173,7 @@ def test_an_audit_and_a_card_are_child_runs_and_the_card_finds_the_audit(in_stor
     from vsvrisk.runs import audit_run, card_run
 
     folder, runs = in_store
-    logistic = _training(runs, "logistic")
+    logistic = _training(runs, "logistic-all")
     before = mlflow.get_run(logistic).info
     audit_run(logistic, folder / "audit", n_boot=0)
     card = card_run(logistic, folder / "card")

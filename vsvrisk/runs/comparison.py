@@ -249,7 +249,7 @@ def write_comparison(result: RunComparison, folder: str | os.PathLike, *, overwr
         for name, table in (("scores.csv", comparison.scores), ("differences.csv", comparison.differences),
                             ("need.csv", comparison.need)):
             assert_no_person_rows(table)
-            table.to_csv(tmp / name, index=False, float_format="%.6g", lineterminator="\n")
+            table.to_csv(tmp / name, index=False, float_format="%.10g", lineterminator="\n")
         manifest = build_manifest({}, {**comparison.settings, "reference": comparison.reference}, None,
                                   comparison.settings.get("seed"),
                                   extra={"runs": result.runs.astype({"start_time": str}).to_dict("records"),
