@@ -43,32 +43,29 @@ def _forest(axes, labels: list[str], values, lows, highs, colours, *, reference:
 
 
 def comparison_figure(comparison) -> Figure:
-    """Three panels, one quantity each: AUC differences per pair and sector, need-share
-    distance per model, calibration slope per model and sector (each with its interval or
-    its ideal value marked)."""
+    """Panels of one quantity each: AUC differences per pair and sector (when there is a pair),
+    need-share distance per model, calibration slope per model and sector (each with its
+    interval or its ideal value marked)."""
     auc = comparison.differences[comparison.differences["measure"] == "roc_auc"]
     auc = auc[auc["sector"] != "vavo"]  # few pupils: in the tables, not worth a third of the chart
     scores = comparison.scores[comparison.scores["sector"].isin(["vo", "mbo"])]
-    heights = [max(len(auc), 1), max(len(comparison.need), 1), max(len(scores), 1)]
-    figure = Figure(figsize=(9.6, 1.4 + 0.24 * sum(heights) + 1.2))
-    grid = figure.add_gridspec(3, 1, height_ratios=[h + 1.5 for h in heights])
-    top = figure.add_subplot(grid[0])
-    if auc.empty:
-        top.text(0.5, 0.5, "one model: no pair to compare", ha="center", va="center", transform=top.transAxes)
-        top.set_axis_off()
-    else:
+    heights = ([len(auc)] if not auc.empty else []) + [max(len(comparison.need), 1), max(len(scores), 1)]
+    figure = Figure(figsize=(9.6, 1.4 + 0.24 * sum(heights) + 0.6 * len(heights)))
+    grid = iter(figure.add_gridspec(len(heights), 1, height_ratios=[h + 1.5 for h in heights]))
+    if not auc.empty:  # one model alone has no pair: no panel for differences
+        top = figure.add_subplot(next(grid))
         _forest(top, [f"{r.model_a} - {r.model_b}, {r.sector}" for r in auc.itertuples()], auc["difference"],
                 auc["low"], auc["high"], [_DETECTABLE if d else _NOT for d in auc["detectable"]], reference=0.0,
                 xlabel="difference in AUC (A - B), 95% interval; blue: the interval excludes 0")
         top.set_title("Ranking: AUC difference per pair and sector", fontsize=10, loc="left")
     need = comparison.need
-    middle = figure.add_subplot(grid[1])
+    middle = figure.add_subplot(next(grid))
     target = "the truth" if comparison.reference == "truth" else "the observed vsv"
     _forest(middle, need["model"].tolist(), 100 * need["need_distance"], 100 * need["low"], 100 * need["high"],
             [_MODEL] * len(need), reference=0.0, xlabel=f"distance of need shares to {target}, percentage points "
             "(95% interval; lower is better)")
     middle.set_title("Money: need shares against " + target, fontsize=10, loc="left")
-    bottom = figure.add_subplot(grid[2])
+    bottom = figure.add_subplot(next(grid))
     slope = scores["calibration_slope"].to_numpy(float)
     _forest(bottom, [f"{r.model}, {r.sector}" for r in scores.itertuples()], slope, slope, slope,
             [_MODEL] * len(scores), reference=1.0, xlabel="calibration slope (1 is ideal; below 1: risks too extreme)")
