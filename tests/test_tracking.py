@@ -37,8 +37,10 @@ def store(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(folder)
         patch.delenv("MLFLOW_TRACKING_URI", raising=False)
-        for name, changes in (("logistic", {}), ("lightgbm", {}), ("logistic", {**calibrated, "seed": 0}),
-                              ("logistic", {**calibrated, "seed": 1})):
+        # First, a run evaluated on another cohort (2017/18): compare leaves it out.
+        other = {"name": "logistic-2017", "data": {"train_year": 2018, "eval_year": 2017, "synthetic_n_persons": 20_000}}
+        for name, changes in (("logistic", other), ("logistic", {}), ("lightgbm", {}),
+                              ("logistic", {**calibrated, "seed": 0}), ("logistic", {**calibrated, "seed": 1})):
             assert main(["train", "--config", str(_small_config(name, folder, **changes))]) == 0
         assert main(["compare", "--out", str(folder / "compare"), "--n-boot", "200"]) == 0
         mlflow.set_tracking_uri(f"sqlite:///{folder / 'mlflow.db'}")
@@ -62,7 +64,7 @@ def _training(runs: pd.DataFrame, name: str, seed: str = "0") -> str:
 
 def test_the_runs_are_recorded_with_their_metrics(store):
     _, runs = store
-    assert sorted(runs["tags.learner"]) == ["lightgbm", "logistic", "logistic", "logistic"]
+    assert sorted(runs["tags.learner"]) == ["lightgbm", "logistic", "logistic", "logistic", "logistic"]
     assert (runs["status"] == "FINISHED").all()
     for column in ("metrics.vo_roc_auc", "metrics.mbo_brier", "metrics.mbo_calibration_slope", "metrics.need_share_l1"):
         assert runs[column].between(0, 2).all(), column
@@ -123,11 +125,13 @@ def test_runs_differing_only_in_seed_show_no_detectable_auc_difference(store):
     assert "no detectable difference in AUC" in page and "need_share_l1" not in page
     manifest = json.loads((folder / "compare" / "manifest.json").read_text())
     assert len(manifest["extra"]["runs"]) == 4 and manifest["extra"]["cohort"]["n_persons"] == 20_000
+    (left_out,) = manifest["extra"]["left_out"]
+    assert left_out.startswith("logistic-2017") and "another cohort" in left_out
 
 
 def test_training_runs_carry_their_cohorts_as_datasets_and_a_description(in_store):
     found = mlflow.search_runs(experiment_names=["vsvrisk"], output_format="list",
-                               filter_string="tags.vsvrisk_kind = 'train'")
+                               filter_string="tags.vsvrisk_kind = 'train' and params.data.eval_year = '2019'")
     assert len(found) == 4
     for run in found:
         inputs = {i.tags[0].value: i.dataset for i in run.inputs.dataset_inputs}
@@ -191,11 +195,14 @@ def test_an_audit_and_a_card_are_child_runs_and_the_card_finds_the_audit(in_stor
     (["allocate", "--config", str(CONFIGS / "allocation-2026.yaml"), "--model", "models:/vsvrisk-nothing@champion",
       "--out", "x"], "vsvrisk promote"),
     (["compare", "--run", "0123456789abcdef"], "0123456789abcdef"),
+    (["compare", "--run", "logistic-all", "--run", "logistic-2017"], "different cohorts"),
 ], ids=["promote names an unknown run", "allocate --model wants a models:/ URI",
-        "allocate --model says how to make an alias", "compare names an unknown run"])
+        "allocate --model says how to make an alias", "compare names an unknown run",
+        "compare refuses runs evaluated on different cohorts"])
 def test_bad_model_references_are_one_line_errors(in_store, capsys, argv, named):
-    folder, _ = in_store
-    assert main(argv) == 2
+    folder, runs = in_store
+    names = dict(zip(runs["tags.mlflow.runName"], runs["run_id"]))  # run names in argv stand for their ids
+    assert main([names.get(word, word) for word in argv]) == 2
     error = capsys.readouterr().err
     assert error.startswith("error: ") and named in error and len(error.strip().splitlines()) == 1
     assert not (folder / "x").exists()

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from vsvrisk.data.codes import SECTORS
 from vsvrisk.evaluate.metrics import classification_metrics
 from vsvrisk.evaluate.paired import (
     delong_auc_difference,
@@ -28,6 +27,7 @@ from vsvrisk.evaluate.paired import (
     paired_mean_difference,
     person_losses,
 )
+from vsvrisk.evaluate.validation import _sector_masks
 
 __all__ = ["ModelComparison", "compare_predictions", "COMPARISON_LABELS", "SECTOR_LABELS"]
 
@@ -96,12 +96,9 @@ class ModelComparison:
     settings: dict = field(default_factory=dict)
 
 
-def _sector_masks(frame: pd.DataFrame, y: np.ndarray) -> dict[str, np.ndarray]:
-    sector = frame["sector"].astype(object).to_numpy()
-    masks = {name: sector == name for name in SECTORS}
-    masks["all"] = np.ones(len(frame), dtype=bool)
+def _comparable_sectors(frame: pd.DataFrame, y: np.ndarray) -> dict[str, np.ndarray]:
     # A sector needs both outcomes for AUC and calibration; one without is left out, not guessed.
-    return {name: mask for name, mask in masks.items() if 0 < y[mask].sum() < mask.sum()}
+    return {name: mask for name, mask in _sector_masks(frame).items() if 0 < y[mask].sum() < mask.sum()}
 
 
 def _row(a: str, b: str, sector: str, measure: str, result: dict, a_value: float, b_value: float) -> dict:
@@ -157,7 +154,7 @@ def compare_predictions(frame: pd.DataFrame, predictions: Mapping[str, np.ndarra
         if p.shape != (len(frame),):
             raise ConfigError(f"predictions of '{name}': {p.shape[0] if p.ndim else 0} values for {len(frame)} persons")
     y = frame["vsv"].to_numpy(dtype=float)
-    masks = _sector_masks(frame, y)
+    masks = _comparable_sectors(frame, y)
     losses = {name: person_losses(y, p) for name, p in values.items()}
     scores = []
     for sector, mask in masks.items():

@@ -131,7 +131,8 @@ def allocate_run(
     Returns
     -------
     Path
-        The output folder, also logged as a child run of the training run (``allocate``). Drift warnings (a characteristic whose population stability index
+        The output folder, also logged to MLflow in a child run of the training run
+        (``allocate``). Drift warnings (a characteristic whose population stability index
         against the training cohort is above 0.2) are in the manifest's ``extra``.
     """
     from vsvrisk.allocate import (
@@ -143,9 +144,8 @@ def allocate_run(
         need_from_table,
         read_previous_allocation,
     )
-    from vsvrisk.report import build_manifest, write_allocation_outputs
-
     from vsvrisk import tracking
+    from vsvrisk.report import build_manifest, write_allocation_outputs
 
     step = progress or (lambda message: None)
     out = Path(out)

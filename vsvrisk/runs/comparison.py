@@ -110,9 +110,11 @@ def _select(experiment: str | None, run_ids: Sequence[str] | None, max_runs: int
     runs = _training_runs(experiment)
     if runs.empty:
         return [], []
-    cohort = runs["tags.eval_cohort_sha256"] if "tags.eval_cohort_sha256" in runs else pd.Series(None, index=runs.index)
-    newest = cohort.iloc[0]
-    same = cohort == newest if pd.notna(newest) else pd.Series(runs.index == 0, index=runs.index)
+    # The evaluation cohort's hash; runs logged before it was recorded: their data and eval year.
+    older = runs.get("tags.data_sha256", pd.Series("", index=runs.index)).fillna("") + " " + \
+        runs.get("params.data.eval_year", pd.Series("", index=runs.index)).fillna("")
+    cohort = runs.get("tags.eval_cohort_sha256", pd.Series(None, index=runs.index)).fillna(older)
+    same = cohort == cohort.iloc[0]
     left_out = [f"{row['tags.mlflow.runName']} ({row['run_id'][:8]}): evaluated on another cohort"
                 for _, row in runs[~same].iterrows()]
     selected = runs[same]

@@ -56,7 +56,7 @@ def run_description(spec, source: dict) -> str:
     >>> from vsvrisk.models import load_model_spec
     >>> spec = load_model_spec("configs/logistic.yaml")
     >>> print(run_description(spec, {"data_source": "file", "data_path": "cohorts.parquet"}).splitlines()[0])
-    **logistic**: Unpenalised logistic regression on all characteristics, per sector.
+    **logistic-all**: Unpenalised logistic regression on all characteristics, per sector.
     """
     groups = "one model per sector (vo; mbo with vavo)" if spec.sectors == "separate" else "one pooled model"
     if spec.sectors == "separate" and spec.vavo_with == "vo":
