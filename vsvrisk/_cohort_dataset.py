@@ -9,10 +9,15 @@ hash is a tag of the run), so two runs on the same cohort show the same dataset.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
+import mlflow
 import pandas as pd
+from mlflow.data.code_dataset_source import CodeDatasetSource
+from mlflow.data.dataset_source_registry import resolve_dataset_source
 from mlflow.data.meta_dataset import MetaDataset
+from mlflow.types import ColSpec, DataType, Schema
 
 __all__ = ["CohortDataset", "log_cohort"]
 
@@ -35,8 +40,6 @@ class CohortDataset(MetaDataset):
 
 def _schema(frame: pd.DataFrame):
     """The MLflow column schema of a frame (category and text columns as strings)."""
-    from mlflow.types import ColSpec, DataType, Schema
-
     def kind(series: pd.Series) -> DataType:
         if pd.api.types.is_bool_dtype(series):
             return DataType.boolean
@@ -53,11 +56,6 @@ def _schema(frame: pd.DataFrame):
 
 def _dataset_source(source: dict, school_year: int):
     """Where a cohort came from: its file, or the generator call that draws it again."""
-    import warnings
-
-    from mlflow.data.code_dataset_source import CodeDatasetSource
-    from mlflow.data.dataset_source_registry import resolve_dataset_source
-
     if source.get("data_path"):
         # MLflow registers its local artifact source under two schemes ("" and "file") and warns
         # that a path matches both; they are the same class of source.
@@ -83,8 +81,6 @@ def log_cohort(cohort: pd.DataFrame, *, context: str, school_year: int, source: 
     sha256 : str
         SHA-256 of the cohort's contents; its first 12 characters are the dataset's digest.
     """
-    import mlflow
-
     dataset = CohortDataset(
         source=_dataset_source(source, school_year),
         name=f"cohort {school_year}/{str(school_year + 1)[-2:]}",
