@@ -115,6 +115,13 @@ def test_the_truth_beats_a_model_that_misplaces_need_and_the_sentence_says_so(co
     assert need["detectable"] and need["better"] == "truth"
     assert result.reference == "truth"
     assert "truth has need shares" in result.sentences[0] and "closer to the truth" in result.sentences[0]
+    # Named the other way round, the winner's advantage still reads as a positive number.
+    noisy = np.minimum(truth * np.random.default_rng(5).uniform(0.2, 1.8, len(truth)), 1)  # ranks worse
+    flipped = compare_predictions(cohort, {"noisy": noisy, "truth": truth}, n_boot=20)
+    auc = flipped.differences.query("measure == 'roc_auc' and detectable")
+    assert not auc.empty
+    for row in auc.itertuples():
+        assert row.better == "truth" and f"({abs(row.difference):+.4f})" in flipped.sentences[0]
     scores = result.scores.set_index(["model", "sector"])
     assert scores.loc[("truth", "mbo"), "roc_auc"] == pytest.approx(
         roc_auc_score(cohort["vsv"][cohort["sector"] == "mbo"], truth[cohort["sector"] == "mbo"]))

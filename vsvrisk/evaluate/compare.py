@@ -196,8 +196,9 @@ def _format(measure: str, value: float) -> str:
 
 
 def _sectors(rows: pd.DataFrame, numbers: bool) -> str:
+    # The number is the better model's advantage, so it reads with the sentence: "+0.0041".
     named = [("over all pupils" if row.sector == "all" else row.sector)
-             + (f" ({_format(row.measure, row.difference)})" if numbers else "") for row in rows.itertuples()]
+             + (f" ({_format(row.measure, abs(row.difference))})" if numbers else "") for row in rows.itertuples()]
     return named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
 
 
