@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from vsvrisk import tracking
 from vsvrisk.data import age_at_reference_date
 from vsvrisk.data.codes import MODEL_GROUP, MULTIPROBLEM_THRESHOLD, PROBLEM_FLAGS
 from vsvrisk.exceptions import (
@@ -308,8 +309,12 @@ def test_explain_run_writes_tables_plots_a_page_and_logs_them(trained_run, monke
     page = (out / "explain.html").read_text(encoding="utf-8")
     assert "<script" not in page and "http://" not in page and "https://" not in page
     assert "Agglomeratie Amsterdam" in page and "data:image/png;base64," in page
-    logged = {a.path for a in mlflow.MlflowClient().list_artifacts(run_id, "explain")}
+    # Logged in a child run of the training run, which is left as it was.
+    children = tracking.child_runs(run_id, "explain")
+    assert len(children) == 1
+    logged = {a.path for a in mlflow.MlflowClient().list_artifacts(children[0].info.run_id, "explain")}
     assert {"explain/regions.csv", "explain/explain.html", "explain/plots"} <= logged
+    assert not mlflow.MlflowClient().list_artifacts(run_id, "explain")
     assert mlflow.get_run(run_id).info.status == "FINISHED"
     with pytest.raises(OutputExistsError):
         explain_run(run_id, out=out)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["print_allocation", "print_figures", "print_metrics", "print_model_comparison", "print_region_amounts",
-           "print_warnings", "school_year"]
+__all__ = ["print_allocation", "print_comparison", "print_figures", "print_metrics", "print_model_comparison",
+           "print_region_amounts", "print_warnings", "school_year"]
 
 
 def print_figures(population_frame, console) -> None:
@@ -105,6 +105,32 @@ def print_model_comparison(console, runs: dict, chosen: str | None = None) -> No
     console.print(table)
     for name, run in runs.items():
         console.print(f"  {name}: run {run.run_id}", highlight=False)
+
+
+def print_comparison(console, result) -> None:
+    """A run comparison (``vsvrisk compare``): AUC and need per model, then one sentence per pair."""
+    from rich.table import Table
+
+    comparison, cohort = result.comparison, result.cohort
+    scores = comparison.scores.set_index(["model", "sector"])
+    target = "truth" if comparison.reference == "truth" else "observed vsv"
+    count = len(result.runs)
+    table = Table(title=f"{count} run{'s' if count != 1 else ''} on cohort {school_year(cohort['school_year'])} "
+                        f"({cohort['n_persons']:,} pupils)",
+                  caption=f"need: distance of the need shares to the {target}, percentage points (lower is "
+                          "better); calibration and the other scores are in compare.html")
+    table.add_column("model", overflow="fold")
+    sectors = [s for s in ("vo", "mbo") if (comparison.scores["sector"] == s).any()]
+    for header in (*(f"AUC {s}" for s in sectors), "need", "95% interval"):
+        table.add_column(header, justify="right", no_wrap=True)
+    for row in comparison.need.itertuples():
+        cells = [f"{scores.loc[(row.model, s), 'roc_auc']:.3f}" for s in sectors]
+        table.add_row(row.model, *cells, f"{100 * row.need_distance:.2f}", f"{100 * row.low:.2f}-{100 * row.high:.2f}")
+    console.print(table)
+    for sentence in comparison.sentences or ["only one run on this cohort: nothing to compare it with"]:
+        console.print(f"- {sentence}", highlight=False, soft_wrap=True)
+    for line in result.left_out:
+        console.print(f"  not compared: {line}", highlight=False, style="dim")
 
 
 def print_region_amounts(console, table) -> None:

@@ -151,36 +151,55 @@ def train(
 
 @app.command()
 def compare(
-    experiment: Annotated[str, typer.Option(help="MLflow experiment whose finished runs to compare, e.g. --experiment demo")] = "vsvrisk",
-    out: Annotated[Path, typer.Option(help="Folder for compare.html and compare.png, e.g. --out out/compare")] = Path("out/compare"),
+    experiment: Annotated[str, typer.Option(help="MLflow experiment: its newest finished training runs on one evaluation cohort are compared, e.g. --experiment demo")] = "vsvrisk",
+    run: Annotated[Optional[list[str]], typer.Option(help="Compare exactly these training runs instead (repeat the flag for each run), e.g. --run 3ffaa558")] = None,
+    data: Annotated[Optional[Path], typer.Option(help="The person-year file the runs were trained on, when it is no longer at the path they recorded, e.g. --data cohorts.parquet")] = None,
+    n_boot: Annotated[int, typer.Option(min=10, help="Bootstrap replicates for the intervals of the need shares, e.g. --n-boot 2000")] = 1000,
+    out: Annotated[Path, typer.Option(help="Folder for compare.html, compare.png, the tables and manifest.json, e.g. --out out/compare")] = Path("out/compare"),
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists (the default); to keep it and stop instead, e.g. --no-overwrite")] = True,
 ) -> None:
-    """Put the finished runs of an experiment side by side (terminal, HTML and PNG).
+    """Say which differences between trained models are real: paired 95% intervals on one cohort.
+
+    Per sector: the AUC difference (DeLong), Brier score and log loss differences, calibration of
+    each model; over all pupils: the distance of the need shares to the truth (or to the observed
+    vsv) with a paired bootstrap interval. One sentence per pair. The predictions are recomputed
+    from each run's model and cohort (never stored in MLflow).
 
     Example: vsvrisk compare --experiment demo --out out/compare
     """
     from rich.console import Console
-    from rich.table import Table
 
     from vsvrisk import runs
+    from vsvrisk._display import print_comparison
 
     console = Console()
-    frame = runs.compare_runs(experiment)
-    if frame.empty:
-        console.print(f"no finished runs in experiment '{experiment}' yet: run 'vsvrisk train --config ...' first")
+    with console.status("starting") as status:
+        result = runs.compare_runs(experiment, run_ids=run, data=data, n_boot=n_boot,
+                                   progress=lambda message: status.update(message))
+    if result is None:
+        console.print(f"no finished training runs in experiment '{experiment}' yet: run 'vsvrisk train --config ...' first")
         return
-    shown = [c for c in ("vo_roc_auc", "mbo_roc_auc", "vo_calibration_slope", "mbo_calibration_slope", "need_share_l1") if c in frame]
-    table = Table(title=f"Experiment {experiment}: models side by side")
-    headers = {"vo_roc_auc": "vo AUC", "mbo_roc_auc": "mbo AUC", "vo_calibration_slope": "vo slope",
-               "mbo_calibration_slope": "mbo slope", "need_share_l1": "need L1"}
-    for column in ("run", "name", *shown):
-        table.add_column(headers.get(column, column), justify="right" if column in shown else "left")
-    for row in frame.itertuples():
-        table.add_row(str(row.run_id)[:8], str(row.run_name),
-                      *("" if getattr(row, c) != getattr(row, c) else f"{getattr(row, c):.4f}" for c in shown))
-    console.print(table)
-    folder = runs.write_comparison(frame, out, overwrite=overwrite)
+    print_comparison(console, result)
+    folder = runs.write_comparison(result, out, overwrite=overwrite)
     console.print(f"wrote {folder / 'compare.html'} and {folder / 'compare.png'}")
+
+
+@app.command()
+def promote(
+    run: Annotated[str, typer.Option(help="Training run id whose model gets the alias, e.g. --run 3ffaa558")],
+    alias: Annotated[str, typer.Option(help="Alias to point at that run's model version, e.g. --alias champion")] = "champion",
+) -> None:
+    """Give a training run's registered model version an alias (models:/NAME@ALIAS finds it).
+
+    Every training run registers its model as a version of vsvrisk-<spec name>; the alias moves
+    to this run's version. Then: vsvrisk allocate --model models:/vsvrisk-lightgbm@champion ...
+
+    Example: vsvrisk promote --run 3ffaa558 --alias champion
+    """
+    from vsvrisk import tracking
+
+    name, version = tracking.promote(run, alias)
+    print(f"models:/{name}@{alias} is now version {version} (run {run})")
 
 
 @app.command()
@@ -216,13 +235,15 @@ def allocate(
     out: Annotated[Path, typer.Option(help="Output folder for allocation.csv/.xlsx/.html and manifest.json, e.g. --out report/")],
     need: Annotated[Optional[Path], typer.Option(help="Need table (csv: region_code,need for all 40 regions), instead of --run, e.g. --need need.csv")] = None,
     run: Annotated[Optional[str], typer.Option(help="Training run id whose model scores the cohort (instead of --need), e.g. --run 3ffaa558")] = None,
-    data: Annotated[Optional[Path], typer.Option(help="Person-year cohort to score (with --run); default: the run's evaluation cohort, e.g. --data cohort-2019.parquet")] = None,
+    model: Annotated[Optional[str], typer.Option(help="Registered model (instead of --run; see vsvrisk promote), e.g. --model models:/vsvrisk-lightgbm@champion")] = None,
+    data: Annotated[Optional[Path], typer.Option(help="Person-year cohort to score (with --run or --model); default: the run's evaluation cohort, e.g. --data cohort-2019.parquet")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists, e.g. --overwrite")] = False,
     lang: Annotated[str, typer.Option(help="Language of the pages and the workbook: nl (Dutch, the default) or en (English), e.g. --lang en")] = "nl",
 ) -> None:
     """Split the budget over the 40 regions by need, under the config's rules, with a report.
 
-    Need comes from a need table (--need) or from a trained model scoring a cohort (--run).
+    Need comes from a need table (--need) or from a trained model scoring a cohort (--run, or
+    --model for a registered model such as models:/vsvrisk-lightgbm@champion).
 
     Example: vsvrisk allocate --config configs/allocation-2026.yaml --run 3ffaa558 --out report/
     """
@@ -232,8 +253,8 @@ def allocate(
 
     console = Console()
     with console.status("starting") as status:
-        folder = runs.allocate_run(config, out, need=need, run_id=run, data=data, overwrite=overwrite,
-                                   progress=lambda message: status.update(message), lang=lang)
+        folder = runs.allocate_run(config, out, need=need, run_id=run, model_uri=model, data=data,
+                                   overwrite=overwrite, progress=lambda message: status.update(message), lang=lang)
     print_allocation(console, folder)
 
 

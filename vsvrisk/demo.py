@@ -46,7 +46,7 @@ STEPS = (
     ("cohorts", "drawing two synthetic cohorts (2018/19 and 2019/20)", 4),
     ("train cbs-replica", "training the CBS replica", 45),
     ("train lightgbm", "training LightGBM", 40),
-    ("compare", "putting the models side by side", 1),
+    ("compare", "putting the models side by side (paired intervals)", 8),
     ("explain", "explaining the better model", 10),
     ("allocate previous", "allocating the previous year (2018/19 cohort)", 10),
     ("allocate 2026", "allocating 2026, dampened against the previous year", 15),
@@ -63,6 +63,7 @@ class DemoResult:
     out: Path
     runs: dict = field(default_factory=dict)  # model name -> vsvrisk.runs.TrainRun
     best: str = ""
+    sentences: list = field(default_factory=list)  # the comparison, one sentence per pair
     seconds: dict = field(default_factory=dict)  # step key -> seconds
     wall_seconds: float = 0.0
 
@@ -193,10 +194,10 @@ def run_demo(out: str | os.PathLike = "out/demo", n_persons: int = DEFAULT_N_PER
                 result.runs[name] = runs.train(_spec(name), population, experiment=EXPERIMENT, progress=show)
             print_warnings(console, [f"{name}: {line}" for line in result.runs[name].warnings])
         with bar.step("compare") as show:
-            table = runs.compare_runs(EXPERIMENT)
-            ids = [run.run_id for run in result.runs.values()]
-            mine = table[table["run_id"].isin(ids)].reset_index(drop=True)  # this demo's runs, not earlier ones
-            runs.write_comparison(mine, out / "compare", overwrite=True)
+            ids = [run.run_id for run in result.runs.values()]  # this demo's runs, not earlier ones
+            comparison = runs.compare_runs(run_ids=ids, progress=show)
+            runs.write_comparison(comparison, out / "compare", overwrite=True)
+            result.sentences = comparison.comparison.sentences
             result.best = min(result.runs, key=lambda n: result.runs[n].result.evaluation.metrics["need_share_l1"])
         best = result.runs[result.best]
         with bar.step("explain", f"explaining {result.best}, the better model") as show:
@@ -248,6 +249,8 @@ def print_summary(console, result: DemoResult) -> None:
     minutes, seconds = divmod(round(result.wall_seconds), 60)
     console.rule(f"Summary of the demo ({minutes}:{seconds:02d} minutes)")
     print_model_comparison(console, result.runs, chosen=result.best)
+    for sentence in result.sentences:
+        console.print(f"  {sentence}", highlight=False, soft_wrap=True)
     console.print(f"{result.best} has the need shares closest to the truth: it is explained, allocates the money, "
                   "is audited and has the model card.", highlight=False)
     folder = result.out / "allocation"

@@ -1,8 +1,20 @@
-"""MLflow glue: where runs go, how a run ends, what may be logged.
+"""MLflow glue: where runs go, how a run ends, what may be logged, and how runs relate.
 
 The store is a local SQLite file by default (``sqlite:///mlflow.db`` in the working directory,
-artifacts under ``mlruns/``), or whatever ``MLFLOW_TRACKING_URI`` says. Person-level rows never
-go into MLflow: every table passes :func:`vsvrisk.report.assert_no_person_rows` first.
+artifacts under ``mlruns/``), or whatever ``MLFLOW_TRACKING_URI`` says (a tracking server,
+``http://host:5000``). Person-level rows never go into MLflow: every table passes
+:func:`vsvrisk.report.assert_no_person_rows` first, and a cohort is logged as an MLflow
+dataset by its name, digest, source, schema and row count only (:func:`log_cohort`).
+
+How runs relate, as MLflow's UI shows it:
+
+- a training run (``vsvrisk train``, tag ``vsvrisk_kind=train``) holds the spec, the metrics,
+  the plots, the model and its cohorts (the UI's Datasets column); its duration is training's;
+- explain, allocate, audit and card of a model are child runs of its training run
+  (:func:`child_run`: tag ``mlflow.parentRunId``), so the training run is never reopened;
+- every training run registers its model as a version of ``vsvrisk-<spec name>``; an alias
+  (``vsvrisk promote --run RUN --alias champion``) names the version to use, and
+  ``models:/vsvrisk-<name>@champion`` finds it (:func:`resolve_model`).
 """
 
 from __future__ import annotations
@@ -29,6 +41,13 @@ __all__ = [
     "load_run",
     "load_model",
     "load_spec",
+    "log_cohort",
+    "child_run",
+    "child_runs",
+    "registered_model_name",
+    "register_model",
+    "promote",
+    "resolve_model",
 ]
 
 DEFAULT_EXPERIMENT = "vsvrisk"
@@ -192,3 +211,139 @@ def load_spec(run_id: str):
 
     load_run(run_id)
     return load_model_spec(mlflow.artifacts.load_dict(f"runs:/{run_id}/spec.json"))
+
+
+def log_cohort(cohort: pd.DataFrame, *, context: str, school_year: int, source: dict, sha256: str) -> None:
+    """Log a cohort to the active run as an MLflow dataset: name, digest, source, schema, no rows.
+
+    See :func:`vsvrisk._cohort_dataset.log_cohort` (imported on use: it imports MLflow).
+    """
+    from vsvrisk import _cohort_dataset
+
+    _cohort_dataset.log_cohort(cohort, context=context, school_year=school_year, source=source, sha256=sha256)
+
+
+@contextmanager
+def child_run(parent_run_id: str, kind: str, *, tags: dict | None = None) -> Iterator[str]:
+    """A run under a training run (``explain``, ``allocate``, ``audit``, ``card``); yields its id.
+
+    The child ends FINISHED, or FAILED on any error; the training run itself is not reopened,
+    so its status, end time and duration stay those of training.
+    """
+    from mlflow import MlflowClient
+    from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+    parent = load_run(parent_run_id)
+    name = f"{kind} of {parent.data.tags.get('mlflow.runName', parent_run_id[:8])}"
+    client = MlflowClient()
+    run = client.create_run(parent.info.experiment_id, run_name=name,
+                            tags={MLFLOW_PARENT_RUN_ID: parent_run_id, "vsvrisk_kind": kind, **(tags or {})})
+    try:
+        yield run.info.run_id
+    except BaseException:
+        client.set_terminated(run.info.run_id, "FAILED")
+        raise
+    client.set_terminated(run.info.run_id, "FINISHED")
+
+
+def child_runs(parent_run_id: str, kind: str | None = None) -> list:
+    """The finished child runs of a run (of one kind), newest first."""
+    from mlflow import MlflowClient
+
+    parent = load_run(parent_run_id)
+    query = f"tags.mlflow.parentRunId = '{parent_run_id}' and attributes.status = 'FINISHED'"
+    if kind is not None:
+        query += f" and tags.vsvrisk_kind = '{kind}'"
+    return MlflowClient().search_runs([parent.info.experiment_id], filter_string=query,
+                                      order_by=["attributes.start_time DESC"])
+
+
+def registered_model_name(spec_name: str) -> str:
+    """The registered model of a config: ``vsvrisk-<spec name>`` (characters MLflow allows)."""
+    import re
+
+    return "vsvrisk-" + re.sub(r"[^A-Za-z0-9_.-]+", "-", spec_name).strip("-")
+
+
+def register_model(run_id: str, model_uri: str, spec_name: str, description: str = "") -> str:
+    """Register a run's logged model as a new version of ``vsvrisk-<spec name>``; its version.
+
+    Through the client (quietly: ``mlflow.register_model`` prints to the terminal); the
+    registered model is created on first use with the spec's description.
+    """
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    client = MlflowClient()
+    name = registered_model_name(spec_name)
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        try:
+            client.create_registered_model(name, description=description or None)
+        except MlflowException:  # another process created it in the meantime
+            client.get_registered_model(name)
+    model_id = model_uri.removeprefix("models:/") if model_uri.startswith("models:/m-") else None
+    return str(client.create_model_version(name, source=model_uri, run_id=run_id, model_id=model_id).version)
+
+
+def promote(run_id: str, alias: str) -> tuple[str, str]:
+    """Point ``alias`` of the run's registered model at the run's version (registering it if needed).
+
+    Returns
+    -------
+    (name, version)
+        The registered model and the version the alias now names.
+    """
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    from vsvrisk.exceptions import ConfigError
+
+    run = load_run(run_id)
+    if "learner" not in run.data.tags:
+        raise ConfigError(f"--run {run_id}: not a training run: pass the id 'vsvrisk train' printed")
+    spec = load_spec(run_id)
+    name = registered_model_name(spec.name)
+    client = MlflowClient()
+    try:
+        versions = [v for v in client.search_model_versions(f"name = '{name}'") if v.run_id == run_id]
+        version = versions[0].version if versions else register_model(run_id, f"runs:/{run_id}/model", spec.name,
+                                                                      spec.description)
+        client.set_registered_model_alias(name, alias, version)
+    except MlflowException as error:
+        raise ConfigError(f"--alias {alias}: {str(error).splitlines()[0]}") from None
+    return name, str(version)
+
+
+def resolve_model(uri: str) -> tuple[str, str]:
+    """The training run behind a registered model URI (``models:/NAME@ALIAS`` or ``models:/NAME/VERSION``).
+
+    Returns
+    -------
+    (run_id, uri)
+    """
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    from vsvrisk.exceptions import ConfigError
+
+    configure()
+    body = uri.removeprefix("models:/")
+    if body == uri or not body:
+        raise ConfigError(f"--model {uri}: expected models:/NAME@ALIAS or models:/NAME/VERSION, "
+                          "e.g. models:/vsvrisk-lightgbm@champion")
+    client = MlflowClient()
+    try:
+        if "@" in body:
+            name, alias = body.split("@", 1)
+            version = client.get_model_version_by_alias(name, alias)
+        else:
+            name, _, number = body.rpartition("/")
+            version = client.get_model_version(name, number)
+    except MlflowException as error:
+        raise ConfigError(f"--model {uri}: not found in {tracking_uri()} ({str(error).splitlines()[0]}); "
+                          "promote a run first: vsvrisk promote --run RUN_ID --alias champion") from None
+    if not version.run_id:
+        raise ConfigError(f"--model {uri}: the version has no training run to take its cohort from")
+    return version.run_id, uri

@@ -71,12 +71,20 @@ def _audit_table(run_id: str, audit) -> pd.DataFrame | None:
 
     import mlflow.artifacts
 
+    from vsvrisk import tracking
+
+    # The newest audit child run of the training run; runs made before audits became child
+    # runs kept theirs in the training run itself.
+    candidates = [child.info.run_id for child in tracking.child_runs(run_id, "audit")] + [run_id]
     with tempfile.TemporaryDirectory() as folder:
-        try:
-            path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="audit/audit.csv", dst_path=folder)
-        except Exception:  # the run has no audit: the card says so
-            return None
-        return pd.read_csv(path)
+        for candidate in candidates:
+            try:
+                path = mlflow.artifacts.download_artifacts(run_id=candidate, artifact_path="audit/audit.csv",
+                                                           dst_path=folder)
+            except Exception:  # no audit in this run: try the next; none at all: the card says so
+                continue
+            return pd.read_csv(path)
+    return None
 
 
 def _fairness(table: pd.DataFrame | None, lang: str) -> tuple[str, str]:
@@ -142,7 +150,7 @@ def model_card(run_id: str, *, audit=None, lang: str = "nl") -> dict:
     run_id : str
         A training run (``vsvrisk train``).
     audit : AuditResult, DataFrame or path, optional
-        The fairness audit; by default the one logged to the run (``vsvrisk audit``), if any.
+        The fairness audit; by default the newest one logged for the run (``vsvrisk audit``), if any.
     lang : {"nl", "en"}, default="nl"
         The language of the labels and texts (the register is Dutch; English on request).
 

@@ -4,7 +4,8 @@ They sit on top of the library (data -> features -> models -> explain -> allocat
 audit) and hold no modelling logic of their own: they read inputs, call the library, write
 outputs all-or-nothing, and record what they did. No library package imports this one.
 
-- :func:`train`, :func:`compare_runs`, :func:`write_comparison`: ``vsvrisk train`` / ``compare``;
+- :func:`train`: ``vsvrisk train``; :func:`compare_runs`, :func:`write_comparison`: ``vsvrisk compare``
+  (:func:`runs_table` lists the runs with their logged metrics);
 - :func:`explain_run`: ``vsvrisk explain``; :func:`audit_run`: ``vsvrisk audit``;
 - :func:`impact_run`: ``vsvrisk impact``; :func:`card_run`: ``vsvrisk card``;
 - :func:`allocate_run`: ``vsvrisk allocate``;
@@ -22,12 +23,14 @@ from vsvrisk.runs.audit import audit_run
 from vsvrisk.runs.card import card_run
 from vsvrisk.runs.explanation import explain_run
 from vsvrisk.runs.impact import impact_run
+from vsvrisk.runs.comparison import RUNS_TABLE_METRICS, RunComparison, compare_runs, runs_table, write_comparison
 from vsvrisk.runs.policy import path_run, prevention_run, registration_run
-from vsvrisk.runs.training import COMPARE_METRICS, TrainRun, compare_runs, train, write_comparison
+from vsvrisk.runs.training import TrainRun, train
 from vsvrisk.tracking import load_model, load_spec
 
 __all__ = [
-    "COMPARE_METRICS",
+    "RUNS_TABLE_METRICS",
+    "RunComparison",
     "TrainRun",
     "allocate_run",
     "audit_run",
@@ -42,6 +45,7 @@ __all__ = [
     "path_run",
     "prevention_run",
     "registration_run",
+    "runs_table",
     "train",
     "write_comparison",
 ]

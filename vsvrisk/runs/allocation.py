@@ -20,7 +20,7 @@ from vsvrisk.exceptions import ConfigError
 __all__ = ["allocate_run"]
 
 
-def _cohorts(run_id: str, data, progress):
+def _cohorts(run_id: str, data, progress, model_uri: str | None = None):
     """The model, its spec, its training cohort, and the cohort to score.
 
     The training data are read (or the synthetic population drawn) once: the training cohort
@@ -34,7 +34,12 @@ def _cohorts(run_id: str, data, progress):
 
     spec = load_spec(run_id)
     progress("loading the model")
-    model = load_model(run_id)
+    if model_uri is None:
+        model = load_model(run_id)
+    else:
+        import mlflow.sklearn
+
+        model = mlflow.sklearn.load_model(model_uri)
     path = tracking.load_run(run_id).data.tags.get("data_path")
     if path is not None and not Path(path).is_file():
         # Trained on a file that is not here (another machine, moved): no stand-in data.
@@ -105,6 +110,7 @@ def allocate_run(
     data: str | os.PathLike | None = None,
     overwrite: bool = False,
     progress=None,
+    model_uri: str | None = None,
     lang: str = "nl",
     index: str | None = None,
 ) -> Path:
@@ -121,6 +127,9 @@ def allocate_run(
         A table ``region_code,need``; the scenario setting is then ignored.
     run_id : str, optional
         A training run (``vsvrisk train``) whose model scores ``data``.
+    model_uri : str, optional
+        Instead of ``run_id``: a registered model, ``models:/NAME@ALIAS`` or
+        ``models:/NAME/VERSION`` (``vsvrisk promote``); its training run gives the spec and cohort.
     data : path, optional
         The person-year cohort to score; without it, the run's own evaluation cohort.
     overwrite : bool, default=False
@@ -134,7 +143,8 @@ def allocate_run(
     Returns
     -------
     Path
-        The output folder. Drift warnings (a characteristic whose population stability index
+        The output folder, also logged to MLflow in a child run of the training run
+        (``allocate``). Drift warnings (a characteristic whose population stability index
         against the training cohort is above 0.2) are in the manifest's ``extra``.
     """
     from vsvrisk.allocate import (
@@ -146,6 +156,7 @@ def allocate_run(
         need_from_table,
         read_previous_allocation,
     )
+    from vsvrisk import tracking
     from vsvrisk.report import build_manifest, write_allocation_outputs
     from vsvrisk.report.glossary import check_language
     from vsvrisk.report.story import describe_cohort, describe_model, describe_rules
@@ -153,11 +164,13 @@ def allocate_run(
     check_language(lang)
     step = progress or (lambda message: None)
     out = Path(out)
-    if (need is None) == (run_id is None):
-        raise ConfigError("give either --need FILE or --run RUN_ID (with or without --data), not both or neither")
-    if data is not None and run_id is None:
-        raise ConfigError("--data needs --run: the cohort is scored with a model run")
+    if sum(source is not None for source in (need, run_id, model_uri)) != 1:
+        raise ConfigError("give one of --need FILE, --run RUN_ID or --model models:/NAME@ALIAS (with or without --data)")
+    if data is not None and run_id is None and model_uri is None:
+        raise ConfigError("--data needs --run or --model: the cohort is scored with a model")
     refuse_existing(out, overwrite=overwrite)  # before any work is done
+    if model_uri is not None:
+        run_id, model_uri = tracking.resolve_model(model_uri)
     settings = load_allocation_config(config)
     rules = settings.rules()
     previous = read_previous_allocation(settings.previous) if settings.previous is not None else None
@@ -171,7 +184,7 @@ def allocate_run(
         need_per_region = need_from_table(need)
         dialects["need"] = need_per_region.attrs.get("csv_dialect")
     else:
-        model, spec, train, cohort = _cohorts(run_id, data, step)
+        model, spec, train, cohort = _cohorts(run_id, data, step, model_uri)
         dialects["data"] = cohort.attrs.get("csv_dialect") if data is not None else None
         story["model"] = describe_model(run_id, spec.name, spec.learner)
         story["cohort"] = describe_cohort(cohort, data, source=None if data is not None else "run")
@@ -227,6 +240,7 @@ def allocate_run(
             "drift_warnings": warnings,
             "drift": drift,
             "story": story,
+            "model_uri": model_uri,
         },
     )
     step("writing the reports")
@@ -234,11 +248,10 @@ def allocate_run(
                              rules=rules.model_dump(), overwrite=overwrite, drivers=drivers,
                              disclosure_threshold=settings.disclosure_threshold, lang=lang, index=index)
     if run_id is not None:
-        import mlflow
+        from mlflow import MlflowClient
 
-        from vsvrisk import tracking
-
-        tracking.configure()
-        with mlflow.start_run(run_id=run_id):
-            mlflow.log_artifacts(str(out), artifact_path="allocation")
+        # A child run of the training run: reopening the training run would stretch its duration
+        # and its status over work that is not training.
+        with tracking.child_run(run_id, "allocate", tags={"model_uri": model_uri} if model_uri else None) as child:
+            MlflowClient().log_artifacts(child, str(out), artifact_path="allocation")
     return out

@@ -83,8 +83,8 @@ def audit_run(run_id: str, out: str | os.PathLike, data: str | os.PathLike | Non
         "audit.csv": lambda path: result.table.to_csv(path, index=False, float_format="%.6g", lineterminator="\n"),
         "audit.html": lambda path: path.write_text(render_audit_html(result, story, lang=lang, index=index), encoding="utf-8"),
     }, manifest, tables=(result.table,), overwrite=overwrite)
-    # Through the client, not start_run: reopening the finished training run would mark it
-    # FAILED if logging broke off, and the audit says nothing about how training went.
-    tracking.configure()
-    MlflowClient().log_artifacts(run_id, str(out), artifact_path="audit")
+    # A child run of the training run: reopening the finished training run would stretch its
+    # duration and mark it FAILED if logging broke off; the audit says nothing about training.
+    with tracking.child_run(run_id, "audit") as child:
+        MlflowClient().log_artifacts(child, str(out), artifact_path="audit")
     return out

@@ -16,6 +16,7 @@ def card_run(run_id: str, out: str | os.PathLike, overwrite: bool = False, *, au
 
     ``story`` (the run, cohort and rules the other reports are about, see
     :mod:`vsvrisk.report.story`) heads the page; by default it names the run only.
+    The folder is also logged to MLflow (``card/``) in a child run of the training run.
 
     Returns
     -------
@@ -23,6 +24,7 @@ def card_run(run_id: str, out: str | os.PathLike, overwrite: bool = False, *, au
         The output folder.
     """
     import yaml
+    from mlflow import MlflowClient
 
     from vsvrisk import tracking
     from vsvrisk._atomic import refuse_existing
@@ -42,7 +44,10 @@ def card_run(run_id: str, out: str | os.PathLike, overwrite: bool = False, *, au
     manifest = build_manifest(inputs={"audit": audit_input}, config=None, model_run_id=run_id, seed=None,
                               extra={"to_be_filled": card["to_be_filled"], "story": story})
     text = yaml.safe_dump(card, sort_keys=False, allow_unicode=True, width=100)
-    return write_output_folder(out, {
+    folder = write_output_folder(out, {
         "card.yaml": lambda path: path.write_text(text, encoding="utf-8"),
         "card.html": lambda path: path.write_text(render_card_html(card, story, index=index), encoding="utf-8"),
     }, manifest, overwrite=overwrite)
+    with tracking.child_run(run_id, "card") as child:  # beside the training run, not inside it
+        MlflowClient().log_artifacts(child, str(folder), artifact_path="card")
+    return folder

@@ -4,8 +4,8 @@ Output folder (all or nothing): ``drivers.csv`` (mean |SHAP| per variable and se
 ``regions.csv`` (the 40 regions, long: one row per region and term), ``levels.csv`` (mean
 contribution per level of each variable), ``compare.csv`` when two regions are compared,
 ``plots/*.png``, ``explain.html`` (one self-contained page: images inline, no scripts, no
-network) and ``manifest.json``. The same files go to the training run in MLflow under
-``explain/``. Every table is an aggregate with cells of fewer than ``disclosure_threshold``
+network) and ``manifest.json``. The same files go to MLflow under ``explain/``, in a child run
+of the training run. Every table is an aggregate with cells of fewer than ``disclosure_threshold``
 persons suppressed.
 """
 
@@ -147,6 +147,7 @@ def explain_run(
     """
     from mlflow import MlflowClient
 
+    from vsvrisk import tracking
     from vsvrisk._atomic import atomic_output
     from vsvrisk.explain import plots
     from vsvrisk.explain.aggregates import aggregate_shap
@@ -234,8 +235,9 @@ def explain_run(
         manifest = build_manifest({"data": data}, config, run_id, 0, extra={**source, "story": story})
         files = {str(p.relative_to(folder)): p for p in sorted(folder.rglob("*")) if p.is_file()}
         write_manifest(add_outputs(manifest, files), folder / "manifest.json")
-    step("logging the explanation to the MLflow run")
-    # The client logs into the finished run without reopening it: start_run(run_id=...) would
-    # set it RUNNING, stamp a new end time, and fail if another run is active in this process.
-    MlflowClient().log_artifacts(run_id, str(out), artifact_path="explain")
+    step("logging the explanation to MLflow")
+    # A child run of the training run, through the client: reopening the training run would
+    # stretch its duration over the explanation, and fail if another run is active here.
+    with tracking.child_run(run_id, "explain") as child:
+        MlflowClient().log_artifacts(child, str(out), artifact_path="explain")
     return out

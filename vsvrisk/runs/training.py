@@ -1,9 +1,11 @@
-"""Training runs: ``vsvrisk train`` and ``vsvrisk compare``, each tracked in MLflow.
+"""Training runs: ``vsvrisk train``, tracked in MLflow.
 
 A training run: read the data (or draw the default synthetic population), fit the model on
-one cohort, evaluate it on another (out of time), and log to MLflow the spec, the data hash,
-the metrics per sector, the plots, the aggregate tables (odds ratios, regional O/E, group
-metrics; small cells suppressed) and the model. Person-level rows never go to MLflow.
+one cohort, evaluate it on another (out of time), and log to MLflow the spec (as parameters,
+and as the run's description), the two cohorts as datasets (name, digest, source, schema: no
+rows), the metrics per sector, the plots, the aggregate tables (odds ratios, regional O/E,
+group metrics; small cells suppressed) and the model, registered as a version of
+``vsvrisk-<spec name>``. Person-level rows never go to MLflow.
 """
 
 from __future__ import annotations
@@ -11,21 +13,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
 from vsvrisk import __version__
 
-__all__ = ["TrainRun", "train", "compare_runs", "write_comparison", "COMPARE_METRICS"]
-
-#: The metrics ``compare`` puts side by side (when a run has them).
-COMPARE_METRICS = (
-    "vo_roc_auc", "mbo_roc_auc", "vo_pr_auc", "mbo_pr_auc", "vo_brier", "mbo_brier",
-    "vo_scaled_brier", "mbo_scaled_brier", "vo_calibration_slope", "mbo_calibration_slope",
-    "vo_calibration_intercept", "mbo_calibration_intercept", "vo_truth_roc_auc", "mbo_truth_roc_auc",
-    "all_mean_abs_error", "need_share_l1",
-)
+__all__ = ["TrainRun", "train", "run_description"]
 
 
 @dataclass
@@ -55,6 +48,30 @@ def _flatten(prefix: str, value, out: dict) -> dict:
     return out
 
 
+def run_description(spec, source: dict) -> str:
+    """The run's description in MLflow (markdown): what the model is, on what it was fitted.
+
+    Examples
+    --------
+    >>> from vsvrisk.models import load_model_spec
+    >>> spec = load_model_spec("configs/logistic.yaml")
+    >>> print(run_description(spec, {"data_source": "file", "data_path": "cohorts.parquet"}).splitlines()[0])
+    **logistic-all**: Unpenalised logistic regression on all characteristics, per sector.
+    """
+    groups = "one model per sector (vo; mbo with vavo)" if spec.sectors == "separate" else "one pooled model"
+    if spec.sectors == "separate" and spec.vavo_with == "vo":
+        groups = "one model per sector (vo with vavo; mbo)"
+    data = source.get("data_path") or source.get("data_source", "")
+    lines = [f"**{spec.name}**: {spec.description or 'no description in the spec'}", "",
+             f"- learner: {spec.learner}, {groups}, calibration: {spec.calibration}, seed {spec.seed}",
+             f"- fitted on {spec.data.train_year}/{spec.data.train_year + 1}, evaluated out of time on "
+             f"{spec.data.eval_year}/{spec.data.eval_year + 1}",
+             f"- data: {data}"]
+    lines += [f"- features ({group}): {', '.join(names)}" for group, names in spec.features.items()]
+    lines.append(f"- never a feature: {', '.join(spec.excluded_features) or 'nothing'}; vsvrisk {__version__}")
+    return "\n".join(lines)
+
+
 def train(
     spec,
     data: str | os.PathLike | None = None,
@@ -62,6 +79,7 @@ def train(
     experiment: str | None = None,
     progress: Callable[[str], None] | None = None,
     disclosure_threshold: int = 10,
+    register: bool = True,
 ) -> TrainRun:
     """Fit, evaluate out of time, and track one model spec.
 
@@ -78,6 +96,9 @@ def train(
         Called with a short description before each step (the CLI shows it).
     disclosure_threshold : int, default=10
         Cells of the logged tables built from fewer persons are suppressed.
+    register : bool, default=True
+        Register the model as a new version of ``vsvrisk-<spec name>`` (``vsvrisk promote``
+        gives a version an alias); a sweep's trials pass False.
 
     Returns
     -------
@@ -87,7 +108,7 @@ def train(
 
     from vsvrisk import tracking
     from vsvrisk.audit import drift_report, drift_warnings
-    from vsvrisk.cohorts import load_training_data
+    from vsvrisk.cohorts import frame_sha256, load_training_data
     from vsvrisk.data.regions import region_names
     from vsvrisk.evaluate.plots import calibration_figure, regional_oe_figure, roc_figure
     from vsvrisk.evaluate.validation import out_of_time
@@ -99,17 +120,23 @@ def train(
     step("reading the data" if data is not None else "drawing the synthetic population")
     frame, source = load_training_data(spec, data)
     model = RiskModel.from_spec(spec)
-    tags = {"learner": spec.learner, "vsvrisk_version": __version__, **source}
+    cohorts = {year: frame[frame["school_year"] == year] for year in (spec.data.train_year, spec.data.eval_year)}
+    hashes = {year: frame_sha256(cohort) for year, cohort in cohorts.items()}
+    tags = {"learner": spec.learner, "vsvrisk_version": __version__, "vsvrisk_kind": "train", **source,
+            "train_cohort_sha256": hashes[spec.data.train_year], "eval_cohort_sha256": hashes[spec.data.eval_year],
+            "mlflow.note.content": run_description(spec, source)}
     with tracking.tracked_run(spec.name, experiment=experiment or tracking.DEFAULT_EXPERIMENT, tags=tags) as run:
         mlflow.log_params(_flatten("", spec.model_dump(mode="json"), {}))
         tracking.log_json(spec.model_dump(mode="json"), "spec.json")
+        for context, year in (("training", spec.data.train_year), ("evaluation", spec.data.eval_year)):
+            tracking.log_cohort(cohorts[year], context=context, school_year=year, source=source, sha256=hashes[year])
         step(f"fitting {spec.learner} on {spec.data.train_year}/{spec.data.train_year + 1}")
         result = out_of_time(model, frame, spec.data.train_year, spec.data.eval_year)
         step(f"evaluating on {spec.data.eval_year}/{spec.data.eval_year + 1}")
         evaluation = result.evaluation
         mlflow.log_metrics({k: float(v) for k, v in evaluation.metrics.items() if pd.notna(v)})
         mlflow.log_metrics({"n_train": result.n_train, "n_eval": result.n_eval})
-        evaluation_cohort = frame[frame["school_year"] == spec.data.eval_year]
+        evaluation_cohort = cohorts[spec.data.eval_year]
         p = result.p_eval  # the same rows in the same order as out_of_time scored them
         tracking.log_figure(calibration_figure(evaluation_cohort, p), "plots/calibration.png")
         tracking.log_figure(roc_figure(evaluation_cohort, p), "plots/roc.png")
@@ -118,7 +145,7 @@ def train(
         tracking.log_table(suppress_small_cells(evaluation.by_region, threshold=disclosure_threshold), "tables/observed_expected_by_region.csv")
         tracking.log_table(suppress_small_cells(evaluation.by_group, threshold=disclosure_threshold), "tables/metrics_by_group.csv")
         step("checking drift between the cohorts")
-        train_cohort = frame[frame["school_year"] == spec.data.train_year]
+        train_cohort = cohorts[spec.data.train_year]
         drift = drift_report(train_cohort, evaluation_cohort, p_train=result.model.predict_risk(train_cohort),
                              p_scored=p)
         tracking.log_table(drift, "tables/drift.csv")
@@ -131,64 +158,15 @@ def train(
             tracking.log_table(table, "tables/odds_ratios.csv")
         mlflow.log_dict({g: f for g, f in result.model.selected_features_.items()}, "selected_features.json")
         step("logging the model")
-        mlflow.sklearn.log_model(
-            result.model, name="model", serialization_format="cloudpickle", pip_requirements=_pip_requirements()
+        # predict_proba as the pyfunc flavour's predict: mlflow.pyfunc.load_model(...).predict(cohort)
+        # gives the risk in its second column. No signature: MLflow's schema enforcement trips
+        # over category columns (DESIGN section 10).
+        logged = mlflow.sklearn.log_model(
+            result.model, name="model", serialization_format="cloudpickle", pip_requirements=_pip_requirements(),
+            pyfunc_predict_fn="predict_proba",
         )
+        if register:
+            version = tracking.register_model(run.info.run_id, logged.model_uri, spec.name, spec.description)
+            mlflow.set_tag("registered_model", f"{tracking.registered_model_name(spec.name)}/{version}")
     return TrainRun(run.info.run_id, spec, result, table, warnings)
 
-
-def compare_runs(experiment: str | None = None, metrics=COMPARE_METRICS) -> pd.DataFrame:
-    """The finished runs of an experiment side by side: name, learner, and the key metrics."""
-    import mlflow
-
-    from vsvrisk import tracking
-    from vsvrisk.exceptions import ConfigError
-
-    tracking.configure()
-    name = experiment or tracking.DEFAULT_EXPERIMENT
-    found = mlflow.get_experiment_by_name(name)
-    if found is None:
-        raise ConfigError(f"experiment '{name}' not found in {tracking.tracking_uri()}: train a model first (vsvrisk train)")
-    runs = mlflow.search_runs(experiment_ids=[found.experiment_id], filter_string="attributes.status = 'FINISHED'")
-    if runs.empty:
-        return pd.DataFrame(columns=["run_id", "run_name", "learner", *metrics])
-    columns = {"run_id": "run_id", "tags.mlflow.runName": "run_name", "tags.learner": "learner", "start_time": "start_time"}
-    columns.update({f"metrics.{m}": m for m in metrics})
-    present = [c for c in columns if c in runs.columns]
-    return runs[present].rename(columns=columns).sort_values("start_time", ascending=False, ignore_index=True)
-
-
-def write_comparison(table: pd.DataFrame, folder: str | os.PathLike, *, overwrite: bool = False) -> Path:
-    """Write a comparison as ``compare.html`` and ``compare.png`` into ``folder`` (all or nothing)."""
-    import html as html_lib
-
-    from matplotlib.figure import Figure
-
-    from vsvrisk._atomic import atomic_output
-
-    folder = Path(folder)
-    with atomic_output(folder, overwrite=overwrite) as tmp:
-        tmp.mkdir()
-        keys = [m for m in ("vo_roc_auc", "mbo_roc_auc", "vo_calibration_slope", "mbo_calibration_slope") if m in table]
-        figure = Figure(figsize=(8, 1.2 + 0.5 * max(len(table), 1) * len(keys) / 2))
-        axes = figure.add_subplot()
-        labels = [f"{row.run_name} ({str(row.run_id)[:6]})" for row in table.itertuples()]
-        width = 0.8 / max(len(keys), 1)
-        for i, key in enumerate(keys):
-            axes.barh([j + i * width for j in range(len(table))], table[key], height=width, label=key)
-        axes.set_yticks([j + 0.4 - width / 2 for j in range(len(table))], labels, fontsize=8)
-        axes.legend(fontsize=8)
-        axes.set_title("Models side by side (evaluation cohort)")
-        figure.tight_layout()
-        figure.savefig(tmp / "compare.png", dpi=110)
-        shown = table.drop(columns=["start_time"], errors="ignore")
-        body = shown.to_html(index=False, float_format=lambda v: f"{v:.4f}", na_rep="", escape=True)
-        page = (
-            "<!doctype html><html><head><meta charset='utf-8'><title>vsvrisk: models side by side</title>"
-            "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-            "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}</style></head><body>"
-            f"<h1>Models side by side</h1><p>{html_lib.escape(str(len(table)))} finished runs.</p>{body}"
-            "<p><img src='compare.png' alt='key metrics per run'></p></body></html>"
-        )
-        (tmp / "compare.html").write_text(page, encoding="utf-8")
-    return folder
