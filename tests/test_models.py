@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
@@ -177,3 +178,15 @@ def test_grouped_cross_validation_keeps_each_region_in_one_test_fold(small_popul
     assert scores.loc[scores["sector"] == "all", "roc_auc"].between(0.6, 0.95).all()
     seen = [set(cohort.loc[test, "region_code"]) for _, test in GroupKFold(4).split(cohort, groups=cohort["region_code"])]
     assert sum(len(regions) for regions in seen) == 40 and set().union(*seen) == set(range(1, 41))
+
+
+def test_the_order_of_the_model_groups_in_a_spec_changes_nothing():
+    # yaml.safe_dump sorts keys (mbo before vo): the same config must fit the same model.
+    frame = generate(6_000, school_years=[2018], seed=4).frame
+    spec = yaml.safe_load((Path(__file__).resolve().parents[1] / "configs" / "lightgbm.yaml").read_text())
+    spec["params"]["n_estimators"] = 20
+    reordered = {**spec, "features": dict(reversed(list(spec["features"].items())))}
+    assert list(reordered["features"]) == ["mbo", "vo"]
+    first = RiskModel.from_spec(spec).fit(frame).predict_risk(frame)
+    second = RiskModel.from_spec(reordered).fit(frame).predict_risk(frame)
+    np.testing.assert_array_equal(first.to_numpy(), second.to_numpy())

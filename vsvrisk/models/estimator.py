@@ -29,6 +29,9 @@ __all__ = ["RiskModel", "LGBMRiskClassifier", "LIGHTGBM_DEFAULTS"]
 
 #: LightGBM defaults; a spec's ``params`` override them. ``n_estimators`` is a ceiling: early
 #: stopping on a validation split picks the number of trees.
+#: The order the model groups' seeds are drawn in, whatever order a spec lists them in.
+_GROUP_ORDER = {"vo": 0, "mbo": 1, "all": 2}
+
 LIGHTGBM_DEFAULTS = {
     "n_estimators": 2000,
     "learning_rate": 0.05,
@@ -212,7 +215,11 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         if excluded and not spec.allow_excluded:  # a second guard, at fit time (DESIGN 3)
             raise ConfigError(f"feature '{excluded[0]}' is excluded from every model: remove it from the features")
         groups = self.model_groups(X)
+        # Each group's seed is drawn in a fixed order of the groups, not in the order the spec lists
+        # them: a config saved with sorted keys (yaml.safe_dump puts mbo first) must fit the same model.
         rng = np.random.RandomState(self.random_state)
+        canonical = sorted(spec.features, key=_GROUP_ORDER.__getitem__)
+        seeds = {group: int(rng.randint(0, 2**31 - 1)) for group in canonical}
         self.models_, self.selected_features_, self.n_rows_ = {}, {}, {}
         for group in spec.features:
             rows = groups == group
@@ -220,8 +227,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
                 raise SchemaError(f"fit: no rows for model group '{group}': the training cohort lacks that sector")
             if y[rows].nunique() < 2:
                 raise SchemaError(f"fit: model group '{group}' has only one outcome; it needs both vsv and non-vsv rows")
-            seed = int(rng.randint(0, 2**31 - 1))
-            self.models_[group] = self._fit_group(spec, group, X.loc[rows], y[rows], seed)
+            self.models_[group] = self._fit_group(spec, group, X.loc[rows], y[rows], seeds[group])
             self.n_rows_[group] = int(rows.sum())
         self.groups_ = tuple(self.models_)
         self.classes_ = np.array([False, True])
