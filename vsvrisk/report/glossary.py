@@ -177,6 +177,13 @@ MANIFEST_KEYS = {
     "n_persons": ("leerlingen", "pupils"), "source": ("bron", "source"), "need_table": ("behoeftetabel", "need table"),
     "need_table_sha256": ("behoeftetabel sha256", "need table sha256"),
     "previous_sha256": ("vorig jaar sha256", "previous year sha256"),
+    "registration_watch": ("risico om in de gaten te houden", "risk to watch"), "national": ("landelijk", "national"),
+    "regions": ("regio’s", "regions"), "registration": ("registratie", "registration"),
+    "eur_per_person": ("euro per extra geregistreerde", "euro per additional registered pupil"),
+    "eur_per_pp": ("euro per procentpunt", "euro per percentage point"),
+    "n_unregistered": ("leerlingen nog niet geregistreerd", "pupils not yet registered"),
+    "region_code": ("regiocode", "region code"), "region_name": ("regio", "region"),
+    "note_top_share": ("topaandeel: grens vast", "top share: cut-off fixed"),
 }
 #: Who registers each registration among the predictors (the problem flags): a region whose
 #: bodies register more gets more money (the policy pages and the risk to watch). The

@@ -78,10 +78,10 @@ def watch_html(watch: Mapping[str, Any] | None, g: Glossary, *, region: int | No
         lead = g.pick(
             "Een deel van de kenmerken van het model zijn registraties door lokale instanties. Registreren zij "
             "meer leerlingen van deze regio, dan stijgt haar behoefte en daarmee haar bedrag, zonder dat een "
-            "leerling meer risico loopt. Voor deze regio is dat effect een van de grootste van het land:",
+            "leerling meer risico loopt. Voor deze regio is dat effect een van de grootste van het land.",
             "Some of the model's characteristics are registrations by local bodies. If they register more of "
             "this region's pupils, its need and so its amount rise without any pupil being at more risk. For "
-            "this region that effect is among the largest in the country:")
+            "this region that effect is among the largest in the country.")
     else:
         national = list(watch.get("national") or [])
         lead = g.pick(
