@@ -96,11 +96,12 @@ def _registration_watch(model, cohort: pd.DataFrame, p: np.ndarray, allocation: 
     national = national.sort_values("eur_per_person_fixed", ascending=False, kind="stable")
     if national.empty:
         return None
+    lam = float(table.attrs["lambda"])  # concat drops attrs
     table = pd.concat([suppress_small_cells(block, "n_unregistered", settings.disclosure_threshold)
                        for _, block in table.groupby("registration", sort=False)], ignore_index=True)
     top = risks_to_watch(table, n)
     top = top[top["eur_per_person"] > 0]
-    return {"lambda": float(table.attrs["lambda"]), "note_top_share": settings.scenario != "all",
+    return {"lambda": lam, "note_top_share": settings.scenario != "all",
             "national": [{"registration": r.registration, "eur_per_person": round(float(r.eur_per_person_fixed), 2),
                           "n_unregistered": int(r.n_unregistered)} for r in national.itertuples()],
             "regions": [{"region_code": int(r.region_code), "region_name": str(r.region_name),
