@@ -56,6 +56,7 @@ def test_a_card_has_every_field_and_marks_what_only_a_person_can_fill_in(store, 
     assert card["fields"]["algorithm_type"]["value"] == "self-learning"
     assert len(card["fields"]["description_short"]["value"]) <= 150  # the standard's limit
     assert card["fields"]["fairness_findings"]["value"].startswith("No fairness audit was found")
+    assert "No allocation was found for this run" in card["fields"]["risks"]["value"]  # so no risk to watch yet
     dutch = model_card(run.run_id)  # Dutch by default: the register is Dutch
     assert dutch["fields"]["organization"]["value"].startswith("IN TE VULLEN DOOR DE VERANTWOORDELIJKE ORGANISATIE")
     assert dutch["fields"]["algorithm_type"]["value"] == "zelflerend" and dutch["lang"] == "nl"

@@ -34,24 +34,15 @@ def _config(folder: Path, **changes) -> Path:
 
 
 @pytest.fixture(scope="module")
-def outputs(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("policy")
-    config = _config(folder)
-    codes = {}
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(folder)
-        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
-        for analysis in FILES:
-            extra = ["--refit"] if analysis == "registration" else []  # refits the two risks to watch
-            codes[analysis] = main(["policy", analysis, "--config", str(config), "--out", str(folder / analysis), *extra])
-    return folder, codes
+def outputs(policy_outputs):
+    """The session's policy runs (tests/conftest.py): the working folder and the exit codes."""
+    return policy_outputs.folder, policy_outputs.codes
 
 
 @pytest.mark.parametrize("analysis", list(FILES))
-def test_each_analysis_writes_its_folder_and_a_dutch_self_contained_page(outputs, analysis):
-    folder, codes = outputs
-    assert codes[analysis] == 0
-    out = folder / analysis
+def test_each_analysis_writes_its_folder_and_a_dutch_self_contained_page(policy_outputs, analysis):
+    assert policy_outputs.codes[analysis] == 0
+    out = policy_outputs.out / analysis
     assert sorted(p.name for p in out.iterdir()) == FILES[analysis]
     page = (out / f"{analysis}.html").read_text(encoding="utf-8")
     assert '<html lang="nl">' in page and "Hoe dit is gemaakt" in page
@@ -60,6 +51,22 @@ def test_each_analysis_writes_its_folder_and_a_dutch_self_contained_page(outputs
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["extra"]["analysis"] == analysis
     assert set(manifest["outputs"]) == set(FILES[analysis]) - {"manifest.json"}
+    # The story block names the model, the cohort scored (10,000 a cohort; the path scores two) and the rules.
+    story = manifest["extra"]["story"]
+    assert story["model"] == {"run_id": None, "name": "cbs-replica", "learner": "logistic"}
+    assert story["cohort"]["n_persons"] == (20_000 if analysis == "path" else 10_000)
+    assert story["rules"]["budget_eur"] == 90_000_000 and story["rules"]["previous"] is None
+    assert 'data-story="cohort"' in page and "10.000 leerlingen" in page
+
+
+def test_lang_en_gives_the_page_in_english_with_english_numbers(policy_outputs):
+    assert policy_outputs.codes["path-en"] == 0
+    page = (policy_outputs.out / "path-en" / "path.html").read_text(encoding="utf-8")
+    assert '<html lang="en">' in page and "How this was made" in page and "Hoe dit is gemaakt" not in page
+    assert "dampening bands 5.0% side by side" in page and "Multi-year path" in page
+    table = pd.read_csv(policy_outputs.out / "path-en" / "path.csv")
+    amount = int(table["amount_eur"].iloc[0])
+    assert f"€\u00a0{amount:,}" in page  # a comma between thousands, as English writes it
 
 
 def test_every_analysis_is_an_mlflow_run_with_its_folder(outputs):
@@ -75,7 +82,8 @@ def test_every_analysis_is_an_mlflow_run_with_its_folder(outputs):
         client = MlflowClient()
         experiment = client.get_experiment_by_name("policy")
         runs = client.search_runs([experiment.experiment_id])
-        assert sorted(run.data.tags["analysis"] for run in runs) == sorted(FILES)
+        tags = [run.data.tags["analysis"] for run in runs]
+        assert set(tags) == set(FILES) and tags.count("prevention") == tags.count("registration") == 1
         prevention = next(run for run in runs if run.data.tags["analysis"] == "prevention")
         assert "loss_eur_29" in prevention.data.metrics
         listed = [item.path for item in client.list_artifacts(prevention.info.run_id, "policy-prevention")]
@@ -83,7 +91,7 @@ def test_every_analysis_is_an_mlflow_run_with_its_folder(outputs):
 
 
 def test_the_outputs_hold_what_the_library_promises(outputs):
-    folder, _ = outputs
+    folder = outputs[0] / "out"
     prevention = pd.read_csv(folder / "prevention" / "prevention-regions.csv")
     assert prevention.groupby("seed")["amount_after_eur"].sum().eq(90_000_000).all()
     registration = pd.read_csv(folder / "registration" / "registration.csv")
@@ -141,7 +149,7 @@ def test_the_path_starts_from_a_given_allocation_and_records_it(outputs, monkeyp
     folder, _ = outputs
     monkeypatch.chdir(folder)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    path = pd.read_csv(folder / "path" / "path.csv")
+    path = pd.read_csv(folder / "out" / "path" / "path.csv")
     first = path[(path["band"] == 0.1) & (path["year"] == 2027)][["region_code", "amount_eur"]]
     first.to_csv(folder / "first.csv", index=False)
     out = folder / "path-from-first"

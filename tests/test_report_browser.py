@@ -77,14 +77,13 @@ def _open(browser, page: Path) -> dict:
     return {"width": width, "urls": urls, "errors": errors}
 
 
-def test_every_page_opens_clean_fits_1024_px_and_stays_on_the_machine(browser, demo_outputs):
-    pages = _pages(demo_outputs.out)
-    assert len(pages) >= 46, "index, allocation, 40 regions, explain, audit, card, impact"
+def _problems(browser, out: Path, pages: list[Path], prefix: str = "") -> list[str]:
+    """What is wrong with each page as a browser shows it; a screenshot of each (not every region)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     problems = []
     for page in pages:
         seen = _open(browser, page)
-        name = str(page.relative_to(demo_outputs.out))
+        name = str(page.relative_to(out))
         if seen["errors"]:
             problems.append(f"{name}: console errors {seen['errors']}")
         outside = [u for u in seen["urls"] if not u.startswith(("file:", "data:", "about:"))]
@@ -94,8 +93,20 @@ def test_every_page_opens_clean_fits_1024_px_and_stays_on_the_machine(browser, d
         if scroll > client and name not in NOT_YET_1024:
             problems.append(f"{name}: {scroll} px wide in a {client} px window")
         if "regio-" not in name or name.endswith(("regio-29.html", "regio-01.html")):
-            browser.save_screenshot(str(SCREENSHOTS / (name.replace("/", "-").removesuffix(".html") + ".png")))
-    assert problems == []
+            browser.save_screenshot(str(SCREENSHOTS / (prefix + name.replace("/", "-").removesuffix(".html") + ".png")))
+    return problems
+
+
+def test_every_page_opens_clean_fits_1024_px_and_stays_on_the_machine(browser, demo_outputs):
+    pages = _pages(demo_outputs.out)
+    assert len(pages) >= 46, "index, allocation, 40 regions, explain, audit, card, impact"
+    assert _problems(browser, demo_outputs.out, pages) == []
+
+
+def test_the_policy_pages_open_clean_fit_1024_px_and_stay_on_the_machine(browser, policy_outputs):
+    pages = _pages(policy_outputs.out)
+    assert [p.name for p in pages] == ["path.html", "path.html", "prevention.html", "registration.html"]
+    assert _problems(browser, policy_outputs.out, pages, prefix="policy-") == []
 
 
 def test_the_amounts_on_the_pages_are_those_of_allocation_csv(browser, demo_outputs):

@@ -144,13 +144,14 @@ def _workbook_labels(path: Path) -> list[str]:
     return labels
 
 
-def test_no_page_or_workbook_shows_a_code_name(demo_outputs):
+def test_no_page_or_workbook_shows_a_code_name(demo_outputs, policy_outputs):
     found = {}
-    for path in _html_files(demo_outputs.out):
-        names = set(CODE_NAME.findall(" ".join(_read(path).text)))
-        names = {n for n in names if not n.endswith((".csv", ".html"))}
-        if names:
-            found[str(path.relative_to(demo_outputs.out))] = sorted(names)
+    for out in (demo_outputs.out, policy_outputs.out):
+        for path in _html_files(out):
+            names = set(CODE_NAME.findall(" ".join(_read(path).text)))
+            names = {n for n in names if not n.endswith((".csv", ".html"))}
+            if names:
+                found[str(path.relative_to(out.parent))] = sorted(names)
     for path in demo_outputs.out.rglob("*.xlsx"):
         names = {n for label in _workbook_labels(path) for n in CODE_NAME.findall(label)
                  if not label.endswith((".csv", ".parquet", ".yaml"))}
@@ -184,3 +185,31 @@ def test_lang_en_gives_the_english_versions_of_the_same_pages(english):
                 if not label.endswith((".csv", ".parquet", ".yaml"))]
     for path in folder.glob("*.html"):  # the English pages show no code names either
         assert not CODE_NAME.findall(" ".join(_read(path).text)), path.name
+
+
+def test_the_policy_pages_in_english_show_no_code_name_and_no_dutch(policy_outputs, tmp_path):
+    """The prevention and registration pages rendered in English from the runs' own files (the
+    path ran with --lang en itself)."""
+    import json
+
+    from vsvrisk.policy.html import render_prevention_html, render_registration_html
+
+    out = policy_outputs.out
+    story = json.loads((out / "registration" / "manifest.json").read_text())["extra"]["story"]
+    summary = pd.read_csv(out / "prevention" / "prevention.csv").rename(columns={"region_code": "preventing_region"})
+    pages = {"prevention": render_prevention_html(summary, pd.read_csv(out / "prevention" / "prevention-regions.csv"),
+                                                  [("Data", "synthetic")], story=story, lang="en"),
+             "registration": render_registration_html(
+                 pd.read_csv(out / "registration" / "registration.csv"),
+                 pd.read_csv(out / "registration" / "registration-national.csv"),
+                 pd.read_csv(out / "registration" / "risks-to-watch.csv"), [("Data", "synthetic")], share_pp=5.0,
+                 story=story, lang="en"),
+             "path": (out / "path-en" / "path.html").read_text(encoding="utf-8")}
+    for name, html in pages.items():
+        (tmp_path / f"{name}.html").write_text(html, encoding="utf-8")
+        text = " ".join(_read(tmp_path / f"{name}.html").text)
+        assert not CODE_NAME.findall(text), name
+        assert '<html lang="en">' in html and "How this was made" in text, name
+        for dutch in ("Hoe dit is gemaakt", "leerlingen", "regio's", "Verlies", "bedrag"):
+            assert dutch not in text, (name, dutch)
+    assert "Risk to watch" in pages["registration"] and "per additional registered pupil" in pages["registration"]

@@ -55,6 +55,7 @@ def policy_prevention(
     fraction: Annotated[Optional[float], typer.Option(help="Share of the region's expected vsv'ers that prevention removes (default: the config's), e.g. --fraction 0.2")] = None,
     n_seeds: Annotated[Optional[int], typer.Option(help="Outcome draws, one model refit each per region (default: the config's), e.g. --n-seeds 5")] = None,
     experiment: Annotated[str, typer.Option(help="MLflow experiment to track the analysis in, e.g. --experiment policy")] = "policy",
+    lang: Annotated[str, typer.Option(help="Language of the page: nl (Dutch, the default) or en (English), e.g. --lang en")] = "nl",
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists, e.g. --overwrite")] = False,
 ) -> None:
     """Does a region that prevents dropout keep its money once the model is refitted? (synthetic world)
@@ -67,7 +68,7 @@ def policy_prevention(
 
     with Console().status("prevention check") as status:
         outcome = prevention_run(config, out, overwrite, regions=_list_option(regions, "--regions", int),
-                                 fraction=fraction, n_seeds=n_seeds, experiment=experiment,
+                                 fraction=fraction, n_seeds=n_seeds, experiment=experiment, lang=lang,
                                  progress=lambda message: status.update(message))
     _print_policy(outcome, "prevention.csv, prevention-regions.csv, prevention.html")
 
@@ -79,6 +80,7 @@ def policy_registration(
     refit: Annotated[Optional[bool], typer.Option("--refit/--no-refit", help="Also refit the model after the same rise in the training cohort: one fit per region and registration (default: the config's), e.g. --refit")] = None,
     share_pp: Annotated[Optional[float], typer.Option(help="Rise of a region's registered share in percentage points (default: the config's), e.g. --share-pp 1")] = None,
     experiment: Annotated[str, typer.Option(help="MLflow experiment to track the analysis in, e.g. --experiment policy")] = "policy",
+    lang: Annotated[str, typer.Option(help="Language of the page: nl (Dutch, the default) or en (English), e.g. --lang en")] = "nl",
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists, e.g. --overwrite")] = False,
 ) -> None:
     """Euros a region gains per additional registered pupil (youth care, police, debts), per region and nationally.
@@ -91,7 +93,7 @@ def policy_registration(
 
     with Console().status("registration elasticity") as status:
         outcome = registration_run(config, out, overwrite, refit=refit, share_pp=share_pp, experiment=experiment,
-                                   progress=lambda message: status.update(message))
+                                   lang=lang, progress=lambda message: status.update(message))
     print("Risks to watch (largest euros per additional registered pupil):")
     _print_policy(outcome, "registration.csv, registration-national.csv, risks-to-watch.csv, registration.html")
 
@@ -103,6 +105,7 @@ def policy_path(
     bands: Annotated[Optional[str], typer.Option(help="Dampening bands side by side, separated by commas (default: the config's), e.g. --bands 0.025,0.05,0.1")] = None,
     first: Annotated[Optional[Path], typer.Option(help="The amounts of the year before the first (an allocation.csv; default: the config's), e.g. --first allocation.csv")] = None,
     experiment: Annotated[str, typer.Option(help="MLflow experiment to track the analysis in, e.g. --experiment policy")] = "policy",
+    lang: Annotated[str, typer.Option(help="Language of the page: nl (Dutch, the default) or en (English), e.g. --lang en")] = "nl",
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists, e.g. --overwrite")] = False,
 ) -> None:
     """The allocation 2026-2029 under the dampening band: per region the path and the year it reaches its need-based amount.
@@ -115,5 +118,5 @@ def policy_path(
 
     with Console().status("multi-year path") as status:
         outcome = path_run(config, out, overwrite, bands=_list_option(bands, "--bands", float), first=first,
-                           experiment=experiment, progress=lambda message: status.update(message))
+                           experiment=experiment, lang=lang, progress=lambda message: status.update(message))
     _print_policy(outcome, "path.csv, path-regions.csv, path-bands.csv, path.html")

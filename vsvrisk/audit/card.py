@@ -8,6 +8,9 @@ comes from:
 
 - ``run``: read from the MLflow run (spec, data tags, metrics) -- facts;
 - ``audit``: from the run's fairness audit;
+- the risks field also names the registrations that move the most money, from the run's
+  allocation (``vsvrisk allocate --run``: euros per additional registered pupil, model and rules
+  fixed);
 - ``vsvrisk documentation (draft)``: what the software is built for (DESIGN.md); the
   responsible organisation must confirm or rewrite it;
 - ``person``: only a person of the responsible organisation can fill it in (who is
@@ -17,6 +20,7 @@ comes from:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +28,7 @@ import pandas as pd
 from vsvrisk import __version__
 from vsvrisk.audit.html import group_label
 from vsvrisk.report.glossary import check_language, glossary
+from vsvrisk.report.watch import watch_sentences
 
 __all__ = ["TO_BE_FILLED_IN", "STANDARD", "SOURCES", "model_card"]
 
@@ -67,24 +72,73 @@ def _audit_table(run_id: str, audit) -> pd.DataFrame | None:
 
             raise ConfigError(f"card: audit {audit} not found: give an audit folder (vsvrisk audit --out) or its audit.csv")
         return pd.read_csv(path)
+    return _logged_artifact(run_id, "audit", "audit/audit.csv", pd.read_csv)
+
+
+def _logged_artifact(run_id: str, kind: str, artifact_path: str, read):
+    """``read`` of an artifact of the newest ``kind`` child run of a training run, or None.
+
+    Runs made before explain/allocate/audit became child runs kept their folders in the
+    training run itself, so that run is tried last.
+    """
     import tempfile
 
     import mlflow.artifacts
 
     from vsvrisk import tracking
 
-    # The newest audit child run of the training run; runs made before audits became child
-    # runs kept theirs in the training run itself.
-    candidates = [child.info.run_id for child in tracking.child_runs(run_id, "audit")] + [run_id]
     with tempfile.TemporaryDirectory() as folder:
-        for candidate in candidates:
+        for candidate in [child.info.run_id for child in tracking.child_runs(run_id, kind)] + [run_id]:
             try:
-                path = mlflow.artifacts.download_artifacts(run_id=candidate, artifact_path="audit/audit.csv",
+                path = mlflow.artifacts.download_artifacts(run_id=candidate, artifact_path=artifact_path,
                                                            dst_path=folder)
-            except Exception:  # no audit in this run: try the next; none at all: the card says so
+            except Exception:  # not in this run: try the next; in none: the card says so
                 continue
-            return pd.read_csv(path)
+            return read(Path(path))
     return None
+
+
+def _allocation_manifest(run_id: str, allocation) -> dict | None:
+    """The manifest of the run's allocation: given (a folder, its manifest.json, or the mapping), or
+    the one logged to the run (``vsvrisk allocate --run``); None when there is none."""
+    import json
+
+    if isinstance(allocation, Mapping):
+        return dict(allocation)
+    if allocation is not None:
+        path = Path(allocation)
+        path = path / "manifest.json" if path.is_dir() else path
+        if not path.is_file():
+            from vsvrisk.exceptions import ConfigError
+
+            raise ConfigError(f"card: allocation {allocation} not found: give an allocation folder (vsvrisk allocate --out)")
+        return json.loads(path.read_text(encoding="utf-8"))
+    return _logged_artifact(run_id, "allocate", "allocation/manifest.json",
+                            lambda path: json.loads(path.read_text(encoding="utf-8")))
+
+
+def _registrations(manifest: dict | None, lang: str, n_regions: int = 3) -> str:
+    """The risk to watch: euros per additional registered pupil, nationally and the largest regions."""
+    _t, g = _translator(lang), glossary(lang)
+    lead = _t("Registraties: een deel van de voorspellers zijn registraties door lokale instanties (jeugdzorg, politie, "
+              "schuldhulpverlening); een regio die meer van haar leerlingen registreert, krijgt meer geld zonder dat "
+              "een leerling meer risico loopt.",
+              "Registrations: some predictors are registrations by local bodies (youth care, police, debt "
+              "counselling); a region that registers more of its pupils gets more money without any pupil being at "
+              "more risk.")
+    if manifest is None:
+        return lead + " " + _t("Voor deze run is geen verdeling gevonden: draai ‘vsvrisk allocate --run RUN_ID’ en maak "
+                               "de kaart opnieuw.", "No allocation was found for this run: run `vsvrisk allocate "
+                               "--run RUN_ID` and make the card again.")
+    watch = (manifest.get("extra") or {}).get("registration_watch")
+    if not watch:
+        return lead + " " + _t("Dit model gebruikt geen registratie als voorspeller.",
+                               "This model uses no registration as a predictor.")
+    rows = [*watch.get("national", []), *watch.get("regions", [])[:n_regions]]
+    return (lead + " " + _t("Om in de gaten te houden, in de verdeling van deze run (model en regels vast; niets voor "
+                            "een regio die door een regel wordt vastgehouden): ",
+                            "To watch, in this run's allocation (model and rules fixed; nothing for a region held "
+                            "by a rule): ") + " ".join(watch_sentences(rows, g)))
 
 
 def _fairness(table: pd.DataFrame | None, lang: str) -> tuple[str, str]:
@@ -142,7 +196,7 @@ def _performance(metrics: dict, spec, lang: str) -> str:
     return "\n".join(lines)
 
 
-def model_card(run_id: str, *, audit=None, lang: str = "nl") -> dict:
+def model_card(run_id: str, *, audit=None, allocation=None, lang: str = "nl") -> dict:
     """A registration for the algorithm register, filled in from a run, its spec and its audit.
 
     Parameters
@@ -151,6 +205,10 @@ def model_card(run_id: str, *, audit=None, lang: str = "nl") -> dict:
         A training run (``vsvrisk train``).
     audit : AuditResult, DataFrame or path, optional
         The fairness audit; by default the newest one logged for the run (``vsvrisk audit``), if any.
+    allocation : path or mapping, optional
+        The run's allocation (its folder, its ``manifest.json``, or the mapping), whose risk to
+        watch the risks field names; by default the newest one logged for the run (``vsvrisk
+        allocate --run``), if any.
     lang : {"nl", "en"}, default="nl"
         The language of the labels and texts (the register is Dutch; English on request).
 
@@ -243,6 +301,7 @@ def model_card(run_id: str, *, audit=None, lang: str = "nl") -> dict:
             "only in the audit. Cohorts drift: a warning when a characteristic's population stability index "
             "exceeds 0.2. Chance variation: intervals on every share, and a dampening band. Privacy: only "
             "aggregates leave the data environment, cells under 10 persons suppressed.")
+            + "\n" + _registrations(_allocation_manifest(run_id, allocation), lang)
             + "\n" + todo("de gebruikte risicoafweging (bijvoorbeeld een IAMA) en haar conclusies",
                            "the risk assessment used (for example an IAMA) and its conclusions"), _DRAFT),
         "risk_category": _field(t("Risicocategorie", "Risk category"), todo(

@@ -9,11 +9,15 @@ a report; the workflow is :mod:`vsvrisk.runs.policy`):
 - :func:`registration_elasticity` (:mod:`~vsvrisk.policy.registration`): *money follows need,
   not paperwork* -- the euros a region gains per additional registered pupil, with the model
   fixed and after a refit; :func:`risks_to_watch` names the largest;
+  :func:`expected_registration_gain` (:mod:`~vsvrisk.policy.expected`) gives the same, in
+  expectation and cheaply, for an allocation as made (the risk to watch of the allocation
+  report and the model card);
 - :func:`allocation_path` (:mod:`~vsvrisk.policy.path`): *no region thrown off balance* -- the
   allocation year by year under several dampening bands, and the year each region reaches its
   need-based amount.
 """
 
+from vsvrisk.policy.expected import expected_registration_gain, model_registrations
 from vsvrisk.policy.path import AllocationPath, allocation_path, needs_from_cohorts
 from vsvrisk.policy.prevention import prevented_risk, prevention_check
 from vsvrisk.policy.registration import REGISTRATIONS, register_more, registration_elasticity, risks_to_watch
@@ -22,6 +26,8 @@ __all__ = [
     "REGISTRATIONS",
     "AllocationPath",
     "allocation_path",
+    "expected_registration_gain",
+    "model_registrations",
     "needs_from_cohorts",
     "prevented_risk",
     "prevention_check",

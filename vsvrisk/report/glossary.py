@@ -17,8 +17,8 @@ from typing import Any
 
 from vsvrisk.exceptions import ConfigError
 
-__all__ = ["COLOURS", "COLUMNS", "LANGUAGES", "LEVELS", "MANIFEST_KEYS", "RULES", "VARIABLES", "Glossary",
-           "check_language", "glossary"]
+__all__ = ["COLOURS", "COLUMNS", "LANGUAGES", "LEVELS", "MANIFEST_KEYS", "POLICY", "REGISTRARS", "RULES", "VARIABLES",
+           "Glossary", "check_language", "glossary"]
 
 #: The languages of the reports; the first is the default.
 LANGUAGES = ("nl", "en")
@@ -177,6 +177,47 @@ MANIFEST_KEYS = {
     "n_persons": ("leerlingen", "pupils"), "source": ("bron", "source"), "need_table": ("behoeftetabel", "need table"),
     "need_table_sha256": ("behoeftetabel sha256", "need table sha256"),
     "previous_sha256": ("vorig jaar sha256", "previous year sha256"),
+    "registration_watch": ("risico om in de gaten te houden", "risk to watch"), "national": ("landelijk", "national"),
+    "regions": ("regio’s", "regions"), "registration": ("registratie", "registration"),
+    "eur_per_person": ("euro per extra geregistreerde", "euro per additional registered pupil"),
+    "eur_per_pp": ("euro per procentpunt", "euro per percentage point"),
+    "n_unregistered": ("leerlingen nog niet geregistreerd", "pupils not yet registered"),
+    "region_code": ("regiocode", "region code"), "region_name": ("regio", "region"),
+    "note_top_share": ("topaandeel: grens vast", "top share: cut-off fixed"),
+}
+#: Who registers each registration among the predictors (the problem flags): a region whose
+#: bodies register more gets more money (the policy pages and the risk to watch). The
+#: registration itself is named by :data:`VARIABLES`.
+REGISTRARS = {
+    "psychosocial": ("jeugdzorg of jeugd-ggz", "youth care or youth mental health care"),
+    "crime_suspect": ("politie", "police"),
+    "problem_debts": ("schuldhulpverlening", "debt counselling"),
+    "benefits_household": ("gemeente (bijstand)", "municipality (social assistance)"),
+    "parent_crime_suspect": ("politie", "police"),
+    "parent_mental_health": ("ggz-aanbieders", "mental health care providers"),
+}
+#: The labels of the policy pages (``vsvrisk policy prevention|registration|path``).
+POLICY = {
+    "vsv_expected": ("Verwachte vsv'ers (voor → na)", "Expected vsv'ers (before → after)"),
+    "vsv_observed": ("Waargenomen vsv'ers (voor → na)", "Observed vsv'ers (before → after)"),
+    "amount_before": ("Bedrag zonder preventie", "Amount without prevention"),
+    "loss": ("Verlies", "Loss"), "loss_range": ("Verlies (kleinste–grootste)", "Loss (smallest–largest)"),
+    "loss_pct": ("Verlies in % van het bedrag", "Loss as % of the amount"),
+    "noise": ("Ruis: spreiding van het bedrag zonder preventie", "Noise: spread of the amount without prevention"),
+    "winner": ("Grootste winnaar", "Largest gain"), "registration": ("Registratie", "Registration"),
+    "who": ("Wie registreert", "Who registers"), "changed": ("Extra geregistreerd", "Newly registered"),
+    "eur_fixed": ("€ model vast", "€ model fixed"), "eur_rebalanced": ("€ na herverdeling", "€ after rebalancing"),
+    "per_person_fixed": ("€ per extra geregistreerde (model vast)", "€ per newly registered pupil (model fixed)"),
+    "per_person_rebalanced": ("€ per extra geregistreerde (na herverdeling)",
+                              "€ per newly registered pupil (after rebalancing)"),
+    "per_person_refit": ("€ per extra geregistreerde (na herschatting)", "€ per newly registered pupil (after a refit)"),
+    "per_pp": ("€ per procentpunt (model vast)", "€ per percentage point (model fixed)"),
+    "band": ("Dempingsband", "Dampening band"), "all_reached": ("Alle regio’s bereikt in", "All regions reached in"),
+    "years": ("Jaren", "Years"), "not_reached": ("Regio’s niet bereikt", "Regions not reached"),
+    "largest_change": ("Grootste jaarlijkse verandering", "Largest yearly change"),
+    "reached": ("Bereikt in", "Reached in"), "target": ("Bedrag op basis van behoefte", "Need-based amount"),
+    "not_yet": ("niet t/m", "not by"), "facts": ("Hoe dit is gemaakt", "How this was made"),
+    "risk_to_watch": ("Risico om in de gaten te houden", "Risk to watch"),
 }
 #: The intervals from model refits carry the prefix ``model_`` (same meaning, model uncertainty).
 MODEL_PREFIX = "model_"
@@ -252,6 +293,14 @@ class Glossary:
         levels = LEVELS.get(variable, {})
         key = str(level)
         return levels[key][self.index] if key in levels else _humane(key)
+
+    def label(self, key: str) -> str:
+        """A label of the policy pages (:data:`POLICY`)."""
+        return POLICY[key][self.index]
+
+    def registrar(self, name: str) -> str:
+        """Who registers a registration (``crime_suspect`` -> "politie")."""
+        return REGISTRARS[name][self.index] if name in REGISTRARS else _humane(name)
 
     def rule(self, name: str) -> str:
         """The rule that holds an amount (``binding``)."""

@@ -21,6 +21,7 @@ from vsvrisk.report.charts import change_chart, share_chart
 from vsvrisk.report.glossary import Glossary, glossary
 from vsvrisk.report.map import region_map_svg
 from vsvrisk.report.story import story_html
+from vsvrisk.report.watch import watch_html
 
 __all__ = ["render_allocation_html", "column_kind", "chance_threshold", "drift_sentences", "region_page_name"]
 
@@ -342,6 +343,7 @@ def render_allocation_html(
     if has_change:
         sections += [f"<h2>{escape(g.pick('Verandering tegen vorig jaar', 'Change against last year'))}</h2>",
                      f"<figure>{change_chart(allocation, rules.get('max_change'), g)}</figure>"]
+    sections.append(watch_html(extra.get("registration_watch"), g))
     warnings = drift_sentences(extra.get("drift") or [], g)
     if warnings:
         sections += [f"<h2>{escape(g.pick('Waarschuwingen: verschuiving tussen cohorten', 'Warnings: drift between cohorts'))}</h2>",

@@ -23,6 +23,7 @@ from vsvrisk.report._page import crumbs, keys, page
 from vsvrisk.report.glossary import Glossary, glossary
 from vsvrisk.report.html import chance_threshold
 from vsvrisk.report.story import story_html
+from vsvrisk.report.watch import watch_html
 
 __all__ = ["driver_euros", "render_region_html"]
 
@@ -209,6 +210,8 @@ def render_region_html(row: Mapping[str, Any], manifest: Mapping[str, Any], *, r
                          "the factor (from the model's explanation, SHAP, over all pupils), valued at what one "
                          "percentage point of need is worth this year. Together the factors explain the whole gap; "
                          "amounts that round to zero are left out.")) + "</p>"]
+    # Where this region's registrations move the most money in the country: a risk to watch.
+    sections.append(watch_html((manifest.get("extra") or {}).get("registration_watch"), g, region=code))
     return page(title, sections, g, extra_css=_PRINT_CSS)
 
 

@@ -95,7 +95,8 @@ def describe_rules(config: Mapping[str, Any] | Any, *, dampening: bool | None = 
 
 
 _SOURCES = {"synthetic": ("synthetisch (uit de specificatie van het model)", "synthetic (from the model's spec)"),
-            "run": ("het evaluatiecohort van de run", "the run's evaluation cohort"), "file": ("", "")}
+            "run": ("het evaluatiecohort van de run", "the run's evaluation cohort"), "file": ("", ""),
+            "policy": ("synthetisch (uit de beleidsconfiguratie)", "synthetic (from the policy config)")}
 
 
 def _short(sha256: str | None) -> str:
@@ -166,6 +167,9 @@ def _story_items(story: Mapping[str, Any], g: Glossary) -> list[tuple[str, str, 
         if rules.get("max_change"):
             parts.append(g.pick(f"demping ±{g.percent(rules['max_change'], 0)} tegen vorig jaar",
                                 f"dampening ±{g.percent(rules['max_change'], 0)} against last year"))
+        elif rules.get("bands"):  # the multi-year path: several bands side by side
+            bands = ", ".join(g.percent(band, 1) for band in rules["bands"])
+            parts.append(g.pick(f"dempingsbanden {bands} naast elkaar", f"dampening bands {bands} side by side"))
         else:
             parts.append(g.pick("geen demping (geen vorig jaar)", "no dampening (no previous year)"))
         pairs.append(("rules", g.pick("Regels", "Rules"), ", ".join(parts)))

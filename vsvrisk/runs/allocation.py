@@ -84,6 +84,36 @@ def _regional_drivers(model, cohort: pd.DataFrame, threshold: int) -> pd.DataFra
     return table[["region_code", "term", "contribution_share"]].reset_index(drop=True)
 
 
+def _registration_watch(model, cohort: pd.DataFrame, p: np.ndarray, allocation: pd.DataFrame, settings,
+                        n: int = 5) -> dict | None:
+    """The registrations that move the most money: the allocation's risk to watch.
+
+    Euros per additional registered pupil with this model and these rules
+    (:func:`vsvrisk.policy.expected_registration_gain`: one prediction per registration the
+    model uses), nationally and for the ``n`` largest regions; regions whose figure rests on
+    fewer pupils than the disclosure threshold are left out. None when the model uses no
+    registration.
+    """
+    from vsvrisk.policy import expected_registration_gain, risks_to_watch
+    from vsvrisk.report import suppress_small_cells
+
+    table, national = expected_registration_gain(cohort, model, allocation, scenario=settings.scenario, p=p)
+    national = national.sort_values("eur_per_person_fixed", ascending=False, kind="stable")
+    if national.empty:
+        return None
+    lam = float(table.attrs["lambda"])  # concat drops attrs
+    table = pd.concat([suppress_small_cells(block, "n_unregistered", settings.disclosure_threshold)
+                       for _, block in table.groupby("registration", sort=False)], ignore_index=True)
+    top = risks_to_watch(table, n)
+    top = top[top["eur_per_person"] > 0]
+    return {"lambda": lam, "note_top_share": settings.scenario != "all",
+            "national": [{"registration": r.registration, "eur_per_person": round(float(r.eur_per_person_fixed), 2),
+                          "n_unregistered": int(r.n_unregistered)} for r in national.itertuples()],
+            "regions": [{"region_code": int(r.region_code), "region_name": str(r.region_name),
+                         "registration": r.registration, "eur_per_person": round(float(r.eur_per_person), 2),
+                         "eur_per_pp": round(float(r.eur_per_pp), 2)} for r in top.itertuples()]}
+
+
 def _model_refit_need(spec, train: pd.DataFrame, cohort: pd.DataFrame, scenario, count: int, seed: int,
                       progress) -> np.ndarray:
     """Need per region from ``count`` refits of the model on bootstrap samples of its training cohort."""
@@ -175,7 +205,7 @@ def allocate_run(
     rules = settings.rules()
     previous = read_previous_allocation(settings.previous) if settings.previous is not None else None
 
-    counts, replicates, model_replicates, warnings, drift, drivers = None, None, None, [], [], None
+    counts, replicates, model_replicates, warnings, drift, drivers, watch = None, None, None, [], [], None, None
     story = {"model": None, "rules": describe_rules(settings, dampening=settings.dampening, need_table=need)}
     # How each csv input was written (a need table from Dutch Excel: ';', decimal comma).
     dialects = {"previous": previous.attrs.get("csv_dialect") if previous is not None else None}
@@ -209,6 +239,9 @@ def allocate_run(
     step("applying the rules")
     allocation = allocate(need_per_region, rules, previous)
     solved_lambda = allocation.attrs.get("lambda")  # merges below drop attrs
+    if run_id is not None:
+        step("euros per additional registered pupil (the risk to watch)")
+        watch = _registration_watch(model, cohort, p, allocation, settings)
     if counts is not None:
         allocation.insert(allocation.columns.get_loc("need"), "n_persons", counts.to_numpy())
     interval_options = {"level": settings.interval_level, "threshold_pct": settings.change_threshold_pct}
@@ -241,6 +274,7 @@ def allocate_run(
             "drift": drift,
             "story": story,
             "model_uri": model_uri,
+            "registration_watch": watch,
         },
     )
     step("writing the reports")

@@ -10,12 +10,13 @@ from vsvrisk.audit import model_card
 __all__ = ["card_run"]
 
 
-def card_run(run_id: str, out: str | os.PathLike, overwrite: bool = False, *, audit=None, lang: str = "nl",
-             story: dict | None = None, index: str | None = None) -> Path:
+def card_run(run_id: str, out: str | os.PathLike, overwrite: bool = False, *, audit=None, allocation=None,
+             lang: str = "nl", story: dict | None = None, index: str | None = None) -> Path:
     """Write :func:`model_card` as ``card.yaml`` and ``card.html`` (with ``manifest.json``), all or nothing.
 
     ``story`` (the run, cohort and rules the other reports are about, see
-    :mod:`vsvrisk.report.story`) heads the page; by default it names the run only.
+    :mod:`vsvrisk.report.story`) heads the page; by default it names the run only. ``audit`` and
+    ``allocation`` (folders) default to those logged to the run.
     The folder is also logged to MLflow (``card/``) in a child run of the training run.
 
     Returns
@@ -36,12 +37,15 @@ def card_run(run_id: str, out: str | os.PathLike, overwrite: bool = False, *, au
 
     check_language(lang)
     out = refuse_existing(out, overwrite=overwrite)  # before any work is done
-    card = model_card(run_id, audit=audit, lang=lang)
+    card = model_card(run_id, audit=audit, allocation=allocation, lang=lang)
     if story is None:
         spec = tracking.load_spec(run_id)
         story = {"model": describe_model(run_id, spec.name, spec.learner)}
     audit_input = audit if isinstance(audit, (str, os.PathLike)) and Path(audit).is_file() else None
-    manifest = build_manifest(inputs={"audit": audit_input}, config=None, model_run_id=run_id, seed=None,
+    allocation_input = None
+    if isinstance(allocation, (str, os.PathLike)):
+        allocation_input = Path(allocation) / "manifest.json" if Path(allocation).is_dir() else allocation
+    manifest = build_manifest(inputs={"audit": audit_input, "allocation": allocation_input}, config=None, model_run_id=run_id, seed=None,
                               extra={"to_be_filled": card["to_be_filled"], "story": story})
     text = yaml.safe_dump(card, sort_keys=False, allow_unicode=True, width=100)
     folder = write_output_folder(out, {
