@@ -91,29 +91,43 @@ class FeatureClasses:
             codes[:, j] = np.where(np.isnan(x), self.n_classes[j] - 1, 2 * interval + zero)
         return codes
 
-    def directions(self, tree, node: int) -> np.ndarray:
-        """Whether each class of the node's feature goes left there (bool over the classes)."""
-        j = self.column[int(tree.split_feature[node])]
-        if self.categorical[j]:
-            left = np.zeros(self.n_classes[j], dtype=bool)
-            left[1:] = np.isin(self.values[j], tree.categories(node))
-            return left
-        thresholds = self.values[j]
-        k = int(np.searchsorted(thresholds, tree.threshold[node]))
-        intervals = np.arange(thresholds.size + 1)
-        left = np.empty(self.n_classes[j], dtype=bool)
-        left[0:-1:2] = intervals <= k  # not zero to LightGBM
-        left[1:-1:2] = intervals <= k  # zero, compared as a number unless zero is missing
-        missing_type, default_left = tree.missing_type(node), tree.default_left(node)
-        if missing_type == MISSING_ZERO:
-            left[1:-1:2] = default_left
-        # NaN is routed by default where missing is NaN; elsewhere it is read as 0.0 first
-        # (and 0.0 is missing where missing is Zero).
-        if missing_type in (MISSING_NAN, MISSING_ZERO):
-            left[-1] = default_left
-        else:
-            left[-1] = np.searchsorted(thresholds, 0.0, side="left") <= k
-        return left
+    def tree_classes(self, tree, column: int, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The classes one tree can tell apart on one feature, and where its nodes send them.
+
+        Returns ``lut`` (global class -> tree class, int32) and ``left`` (n_tree_classes,
+        len(nodes)): whether each tree class goes left at each of the tree's ``nodes`` on the
+        feature. A numerical feature's tree classes are ``2 * i + z`` as the global ones, with
+        ``i`` counted over this tree's thresholds only, and NaN last.
+        """
+        if self.categorical[column]:
+            left = np.zeros((self.n_classes[column], nodes.size), dtype=bool)
+            for i, node in enumerate(nodes):
+                left[1:, i] = np.isin(self.values[column], tree.categories(node))
+            return np.arange(self.n_classes[column], dtype=np.int32), left
+        thresholds = self.values[column]
+        at = np.searchsorted(thresholds, tree.threshold[nodes])  # each node's global threshold index
+        mine = np.unique(at)
+        interval, zero = np.divmod(np.arange(self.n_classes[column]), 2)
+        lut = 2 * np.searchsorted(mine, interval, side="left") + zero
+        lut[-1] = 2 * mine.size + 2  # NaN
+        n_tree = 2 * mine.size + 3
+        interval, zero = np.divmod(np.arange(n_tree), 2)
+        nan = np.arange(n_tree) == n_tree - 1
+        zero_interval = np.searchsorted(thresholds, 0.0, side="left")
+        left = np.empty((n_tree, nodes.size), dtype=bool)
+        for i, node in enumerate(nodes):
+            k = int(np.searchsorted(mine, at[i]))
+            left[:, i] = interval <= k  # x <= threshold: at most k of this tree's thresholds below x
+            missing_type, default_left = tree.missing_type(node), tree.default_left(node)
+            if missing_type == MISSING_ZERO:
+                left[(zero == 1) & ~nan, i] = default_left
+            # NaN is routed by default where missing is NaN; elsewhere it is read as 0.0 first
+            # (and 0.0 is missing where missing is Zero).
+            if missing_type in (MISSING_NAN, MISSING_ZERO):
+                left[-1, i] = default_left
+            else:
+                left[-1, i] = zero_interval <= at[i]
+        return lut.astype(np.int32), left
 
 
 def _category_classes(x: np.ndarray, categories: np.ndarray) -> np.ndarray:
