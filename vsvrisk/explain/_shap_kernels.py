@@ -106,54 +106,71 @@ def fill_cut_table(sizes, leaf_d, leaf_table_offsets, leaf_tables, leaf_slot, le
 
 
 @njit(**_JIT)
-def explain_rows(codes, rows, out, tree_class_luts, tree_meta, tree_features, cut_meta, cut_entries,
-                 state_maps, tables, direct_meta, direct_entries, direct_z, direct_weights, sat_maps):
-    """Add the contributions of a batch of trees to ``out`` for the given ``rows`` of ``codes``.
+def explain_rows(codes, out, start, stop, chunk, tree_class_luts, tree_meta, tree_features, cut_meta, cut_features,
+                 states, tables, direct_meta, direct_entries, direct_z, direct_weights, sat_maps):
+    """Add the trees' contributions for rows ``start:stop`` to ``out``.
 
-    ``codes`` (n, n_used) int32: each row's classes; ``out`` (n, n_outputs) float64.
-    Per tree ``t``: ``tree_meta[t]`` = (first feature, n features, first cut, n cuts, first
-    direct leaf, n direct leaves); feature ``i`` of the tree reads column
-    ``tree_features[i, 0]`` of ``codes`` through ``tree_class_luts[tree_features[i, 1] + class]``.
-    A cut: (first entry, n entries, table offset); entry = (tree feature, state-map offset,
-    output column): its table row is ``sum state_maps[offset + tree class]`` (state times stride)
-    and holds one value per entry. A direct leaf: (first entry, d, value, z offset); entry =
-    (tree feature, sat-map offset, output column); computed per row, for leaves too deep to
-    tabulate (``direct_z`` and ``direct_weights`` hold its zero fractions and Shapley weights).
+    Column-major, as WOODELF vectorises: ``codes`` (n_used, n) int32, each row's classes, and
+    ``out`` (n_outputs, n) float64. Rows go ``chunk`` at a time through every tree; in a tree,
+    every cut is one pass over the chunk's states and one table lookup per feature and row,
+    each a simple loop over contiguous rows while that table's column sits in cache.
+
+    ``tree_meta[t]`` = (first feature, n features, first cut, n cuts, first direct leaf, n
+    direct leaves, n tree classes, offset in ``states``). Tree feature ``i`` =
+    ``tree_features[first + i]`` = (row of ``codes``, offset of its global class -> tree class
+    table in ``tree_class_luts``, row of ``out``, its first tree class). Cut ``c`` =
+    ``cut_meta[c]`` = (first of its features in ``cut_features``, n features, table offset, n
+    states); a row's state there is the sum over its features of ``states[offset + k *
+    n_tree_classes + first class + tree class]`` (``k``: the cut's index in the tree), and its
+    table holds one column of states per feature. A direct leaf (too deep to tabulate) is
+    computed per row: ``direct_meta`` (first entry, d, value, z offset); entry (tree feature,
+    offset of its satisfied classes in ``sat_maps``); ``direct_z``, ``direct_weights``: its
+    zero fractions and Shapley weights.
     """
-    max_features = 1
-    max_d = 1
+    max_features = max_d = 1
     for t in range(tree_meta.shape[0]):
         max_features = max(max_features, tree_meta[t, 1])
     for leaf in range(direct_meta.shape[0]):
         max_d = max(max_d, int(direct_meta[leaf, 1]))
-    tree_class = np.empty(max_features, dtype=np.int64)
+    tree_class = np.empty((max_features, chunk), dtype=np.int64)
+    state = np.empty(chunk, dtype=np.int64)
     o = np.empty(max_d)
     poly, without, contrib = np.empty(max_d + 1), np.empty(max_d), np.empty(max_d)
-    for r in range(rows.size):
-        row = rows[r]
+    for first_row in range(start, stop, chunk):
+        m = min(chunk, stop - first_row)
         for t in range(tree_meta.shape[0]):
             first_feature, n_features = tree_meta[t, 0], tree_meta[t, 1]
             for i in range(n_features):
-                column, lut = tree_features[first_feature + i, 0], tree_features[first_feature + i, 1]
-                tree_class[i] = tree_class_luts[lut + codes[row, column]]
-            for c in range(tree_meta[t, 2], tree_meta[t, 2] + tree_meta[t, 3]):
-                first, n_entries, offset = cut_meta[c, 0], cut_meta[c, 1], cut_meta[c, 2]
-                state = 0
-                for e in range(first, first + n_entries):
-                    state += state_maps[cut_entries[e, 1] + tree_class[cut_entries[e, 0]]]
-                base = offset + state * n_entries
-                for e in range(n_entries):
-                    out[row, cut_entries[first + e, 2]] += tables[base + e]
+                column = codes[tree_features[first_feature + i, 0]]
+                lut = tree_features[first_feature + i, 1]
+                for r in range(m):
+                    tree_class[i, r] = tree_class_luts[lut + column[first_row + r]]
+            for k in range(tree_meta[t, 3]):
+                c = tree_meta[t, 2] + k
+                at = tree_meta[t, 7] + k * tree_meta[t, 6]
+                state[:m] = 0
+                for j in range(cut_meta[c, 1]):
+                    f = cut_features[cut_meta[c, 0] + j]
+                    base = at + tree_features[first_feature + f, 3]
+                    for r in range(m):
+                        state[r] += states[base + tree_class[f, r]]
+                for j in range(cut_meta[c, 1]):
+                    f = cut_features[cut_meta[c, 0] + j]
+                    target = out[tree_features[first_feature + f, 2]]
+                    column_at = cut_meta[c, 2] + j * cut_meta[c, 3]
+                    for r in range(m):
+                        target[first_row + r] += tables[column_at + state[r]]
             for leaf in range(tree_meta[t, 4], tree_meta[t, 4] + tree_meta[t, 5]):
                 first, d = int(direct_meta[leaf, 0]), int(direct_meta[leaf, 1])
                 value, z_offset = direct_meta[leaf, 2], int(direct_meta[leaf, 3])
-                for q in range(d):
-                    entry = direct_entries[first + q]
-                    o[q] = sat_maps[entry[1] + tree_class[entry[0]]]
-                _contributions(value, direct_z[z_offset:z_offset + d], o[:d],
-                               direct_weights[z_offset:z_offset + d], poly, without, contrib)
-                for q in range(d):
-                    out[row, direct_entries[first + q, 2]] += contrib[q]
+                for r in range(m):
+                    for q in range(d):
+                        f = direct_entries[first + q, 0]
+                        o[q] = sat_maps[direct_entries[first + q, 1] + tree_class[f, r]]
+                    _contributions(value, direct_z[z_offset:z_offset + d], o[:d],
+                                   direct_weights[z_offset:z_offset + d], poly, without, contrib)
+                    for q in range(d):
+                        out[tree_features[first_feature + direct_entries[first + q, 0], 2], first_row + r] += contrib[q]
 
 
 def leaf_contributions_reference(value: float, z: np.ndarray, o: np.ndarray) -> np.ndarray:

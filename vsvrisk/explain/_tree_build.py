@@ -7,6 +7,8 @@ leaf-wise tree can be thousands of nodes deep) and preallocated to its upper bou
 
 Cuts, top down from the root: a subtree is a cut when its table is small enough
 (``cap_states`` states, ``cap_entries`` states x features); else its children are tried. A
+leaf alone may have up to ``cap_leaf`` states (one per pattern): a lookup in a larger table
+still costs less than the ``O(d^2)`` arithmetic per row. A
 feature's states in a cut are the coarsest partition of its tree classes that fixes whether each
 of the cut's leaves is satisfied on it: partition refinement, one leaf at a time. A leaf whose
 own table would exceed the caps is computed per row instead (a *direct* leaf).
@@ -133,15 +135,20 @@ def _partition(lo, hi, f, size, leaf_first, leaf_d, leaf_feature, sat_first, sat
 
 @njit(**_JIT)
 def build_tree(left, right, node_feature, node_dir_offset, node_dir, class_offset, leaf_value, leaf_count,
-               internal_count, cap_states, cap_entries):
+               internal_count, cap_states, cap_entries, cap_leaf):
     """Cuts with filled tables and direct leaves of one tree (see the module docstring).
 
-    Returns (cut_meta (n, 3): first entry, n entries, table offset; cut_entries (e, 2): tree
-    feature, state-map offset; state_maps; tables; direct_meta (k, 4): first entry, d, value,
-    z offset; direct_entries (q, 2): tree feature, sat-map offset; direct_z; direct_weights;
-    sat_maps).
+    Returns ``(states, cut_first_feature, cut_features, table_offsets, tables, direct_meta,
+    direct_entries, direct_z, direct_weights, sat_maps)``. ``states`` (n_cuts, n_tree_classes):
+    what each tree class adds to each cut's state (its group times the feature's stride), so a
+    row's state in a cut is a sum over the cut's features. Cut ``c`` has the tree features
+    ``cut_features[cut_first_feature[c]:cut_first_feature[c + 1]]``, and its table (from
+    ``table_offsets[c]``) holds one column of states per feature, feature after feature.
+    ``direct_meta`` (k, 4): first entry, d, value, z offset; ``direct_entries`` (q, 2): tree
+    feature, offset of its satisfied classes (0/1) in ``sat_maps``.
     """
     n_features = class_offset.size - 1
+    n_classes = class_offset[-1]
     n_leaves = left.size + 1
     order, position, first, end, leaf_d, leaf_first, leaf_feature, leaf_z, sat_first, sat = _leaf_paths(
         left, right, node_feature, node_dir_offset, node_dir, class_offset, leaf_count, internal_count)
@@ -149,18 +156,17 @@ def build_tree(left, right, node_feature, node_dir_offset, node_dir, class_offse
     for f in range(n_features):
         max_classes = max(max_classes, class_offset[f + 1] - class_offset[f])
     pairs = leaf_first[n_leaves]
-    cut_meta = np.empty((n_leaves, 3), dtype=np.int64)
-    cut_entries = np.empty((pairs, 2), dtype=np.int64)
-    state_maps = np.empty(pairs * max_classes, dtype=np.int64)
-    tables = np.empty(0)
+    cut_range = np.empty((n_leaves, 3), dtype=np.int64)  # first leaf, end, states
+    cut_states = np.zeros((n_leaves, n_classes), dtype=np.int64)
+    cut_groups = np.ones((n_leaves, n_features), dtype=np.int64)
+    cut_member = np.zeros((n_leaves, n_features), dtype=np.bool_)
     direct_meta = np.empty((n_leaves, 4))
     direct_entries = np.empty((pairs, 2), dtype=np.int64)
     direct_z = np.empty(pairs)
     direct_weights = np.empty(pairs)
     sat_maps = np.empty(pairs * max_classes)
-    n_cuts = n_entries = map_size = table_size = n_direct = n_direct_entries = sat_size = 0
-    labels = np.empty((n_features, max_classes), dtype=np.int64)
-    groups = np.zeros(n_features, dtype=np.int64)
+    n_cuts = n_direct = n_direct_entries = sat_size = 0
+    labels = np.empty(max_classes, dtype=np.int64)
     relabel = np.empty(2 * max_classes + 2, dtype=np.int64)
     in_cut = np.zeros(n_features, dtype=np.bool_)
     stack = np.empty(2 * n_leaves + 1, dtype=np.int64)
@@ -172,115 +178,115 @@ def build_tree(left, right, node_feature, node_dir_offset, node_dir, class_offse
         lo, hi = (first[u], end[u]) if u >= 0 else (~u, ~u + 1)
         feasible = True
         for p in range(lo, hi):
-            if leaf_d[p] >= 62 or (1 << leaf_d[p]) > cap_states:
+            if leaf_d[p] >= 62 or (1 << leaf_d[p]) > (cap_states if u >= 0 else cap_leaf):
                 feasible = False
                 break
-        n_states, width = 1, 0
         if feasible:
             in_cut[:] = False
             for k in range(leaf_first[lo], leaf_first[hi]):
                 in_cut[leaf_feature[k]] = True
+            n_states, width = 1, 0
             for f in range(n_features):
                 width += in_cut[f]
             for f in range(n_features):
                 if not in_cut[f]:
                     continue
                 size = class_offset[f + 1] - class_offset[f]
-                groups[f] = _partition(lo, hi, f, size, leaf_first, leaf_d, leaf_feature, sat_first, sat,
-                                       labels[f], relabel)
-                n_states *= groups[f]
-                if n_states > cap_states or n_states * width > cap_entries:
+                groups = _partition(lo, hi, f, size, leaf_first, leaf_d, leaf_feature, sat_first, sat, labels, relabel)
+                for c in range(size):
+                    cut_states[n_cuts, class_offset[f] + c] = labels[c] * n_states
+                cut_groups[n_cuts, f] = groups
+                n_states *= groups
+                if u >= 0 and (n_states > cap_states or n_states * width > cap_entries):
                     feasible = False
                     break
-        if not feasible:
-            if u >= 0:
-                for child in (right[u], left[u]):
-                    stack[top] = child if child >= 0 else ~position[~child]
-                    top += 1
-                continue
-            # a leaf too deep for a table: computed per row
-            p = lo
-            d = leaf_d[p]
-            direct_meta[n_direct, 0] = n_direct_entries
-            direct_meta[n_direct, 1] = d
-            direct_meta[n_direct, 2] = leaf_value[order[p]]
-            direct_meta[n_direct, 3] = n_direct_entries
-            weights = _shapley_weights(d)
-            for q in range(d):
-                k = leaf_first[p] + q
-                f = leaf_feature[k]
-                size = class_offset[f + 1] - class_offset[f]
-                direct_entries[n_direct_entries, 0] = f
-                direct_entries[n_direct_entries, 1] = sat_size
-                direct_z[n_direct_entries] = leaf_z[k]
-                direct_weights[n_direct_entries] = weights[q]
-                for c in range(size):
-                    sat_maps[sat_size + c] = sat[sat_first[k] + c]
-                sat_size += size
-                n_direct_entries += 1
-            n_direct += 1
+        if feasible:
+            cut_range[n_cuts, 0], cut_range[n_cuts, 1], cut_range[n_cuts, 2] = lo, hi, n_states
+            cut_member[n_cuts, :] = in_cut
+            n_cuts += 1
             continue
-        # a cut: state maps (class -> state * stride), then the table
-        cut_meta[n_cuts, 0] = n_entries
-        cut_meta[n_cuts, 1] = width
-        cut_meta[n_cuts, 2] = table_size
-        slot = np.full(n_features, -1, dtype=np.int64)
-        sizes = np.empty(width, dtype=np.int64)
-        stride = 1
-        s = 0
-        for f in range(n_features):
-            if not in_cut[f]:
-                continue
+        cut_states[n_cuts, :] = 0
+        cut_groups[n_cuts, :] = 1
+        if u >= 0:
+            for child in (right[u], left[u]):
+                stack[top] = child if child >= 0 else ~position[~child]
+                top += 1
+            continue
+        # a leaf too deep for a table: computed per row
+        p = lo
+        d = leaf_d[p]
+        direct_meta[n_direct, 0] = n_direct_entries
+        direct_meta[n_direct, 1] = d
+        direct_meta[n_direct, 2] = leaf_value[order[p]]
+        direct_meta[n_direct, 3] = n_direct_entries
+        weights = _shapley_weights(d)
+        for q in range(d):
+            k = leaf_first[p] + q
+            f = leaf_feature[k]
             size = class_offset[f + 1] - class_offset[f]
-            cut_entries[n_entries + s, 0] = f
-            cut_entries[n_entries + s, 1] = map_size
+            direct_entries[n_direct_entries, 0] = f
+            direct_entries[n_direct_entries, 1] = sat_size
+            direct_z[n_direct_entries] = leaf_z[k]
+            direct_weights[n_direct_entries] = weights[q]
             for c in range(size):
-                state_maps[map_size + c] = labels[f, c] * stride
-            map_size += size
-            slot[f] = s
-            sizes[s] = groups[f]
-            stride *= groups[f]
-            s += 1
-        if table_size + n_states * width > tables.size:  # grow geometrically
-            grown = np.empty(max(2 * tables.size, table_size + n_states * width))
-            grown[:table_size] = tables[:table_size]
-            tables = grown
-        table = tables[table_size:table_size + n_states * width].reshape((n_states, width))
-        _fill(table, lo, hi, sizes, slot, labels, order, leaf_value, leaf_d, leaf_first, leaf_feature, leaf_z,
-              sat_first, sat, class_offset)
-        table_size += n_states * width
-        n_entries += width
-        n_cuts += 1
-    return (cut_meta[:n_cuts].copy(), cut_entries[:n_entries].copy(), state_maps[:map_size].copy(),
-            tables[:table_size].copy(), direct_meta[:n_direct].copy(), direct_entries[:n_direct_entries].copy(),
+                sat_maps[sat_size + c] = sat[sat_first[k] + c]
+            sat_size += size
+            n_direct_entries += 1
+        n_direct += 1
+    # per cut: its features, then its table, one column of states per feature (column-major)
+    cut_first_feature = np.zeros(n_cuts + 1, dtype=np.int64)
+    cut_features = np.empty(n_cuts * n_features, dtype=np.int64)
+    table_offsets = np.zeros(n_cuts + 1, dtype=np.int64)
+    for c in range(n_cuts):
+        width = 0
+        for f in range(n_features):
+            if cut_member[c, f]:
+                cut_features[cut_first_feature[c] + width] = f
+                width += 1
+        cut_first_feature[c + 1] = cut_first_feature[c] + width
+        table_offsets[c + 1] = table_offsets[c] + cut_range[c, 2] * width
+    tables = np.zeros(table_offsets[n_cuts])
+    for c in range(n_cuts):
+        features = cut_features[cut_first_feature[c]:cut_first_feature[c + 1]]
+        _fill(tables[table_offsets[c]:table_offsets[c + 1]].reshape((features.size, cut_range[c, 2])), features,
+              cut_range[c, 0], cut_range[c, 1], cut_groups[c], cut_states[c], order, leaf_value, leaf_d, leaf_first,
+              leaf_feature, leaf_z, sat_first, sat, class_offset)
+    return (cut_states[:n_cuts].copy(), cut_first_feature, cut_features[:cut_first_feature[n_cuts]].copy(),
+            table_offsets, tables, direct_meta[:n_direct].copy(), direct_entries[:n_direct_entries].copy(),
             direct_z[:n_direct_entries].copy(), direct_weights[:n_direct_entries].copy(), sat_maps[:sat_size].copy())
 
 
 @njit(**_JIT)
-def _fill(table, lo, hi, sizes, slot, labels, order, leaf_value, leaf_d, leaf_first, leaf_feature, leaf_z,
+def _fill(table, features, lo, hi, groups, states, order, leaf_value, leaf_d, leaf_first, leaf_feature, leaf_z,
           sat_first, sat, class_offset):
-    """table[state, slot] = the summed contributions of leaves [lo, hi) in that state."""
-    table[:, :] = 0.0
-    n_states, width = table.shape
+    """table[j, state] = the summed contributions to ``features[j]`` of leaves [lo, hi) in that state.
+
+    ``groups[f]``: feature f's number of states in the cut (1 outside it); ``states``: each
+    tree class's group times its feature's stride (a state is a mixed-radix number over the
+    features in order, the first fastest).
+    """
+    n_states = table.shape[1]
+    n_features = groups.size
+    stride = np.ones(n_features, dtype=np.int64)
+    slot = np.full(n_features, -1, dtype=np.int64)
+    for f in range(1, n_features):
+        stride[f] = stride[f - 1] * groups[f - 1]
+    for j in range(features.size):
+        slot[features[j]] = j
     for p in range(lo, hi):
         d = leaf_d[p]
         k0 = leaf_first[p]
         values = leaf_table(leaf_value[order[p]], leaf_z[k0:k0 + d])
-        # per path feature: is it satisfied in each of its states (one class stands for each)
-        bits = np.zeros((d, sizes.max()), dtype=np.int64)
+        # per path feature: is it satisfied in each of its groups (any class of the group tells)
+        bits = np.zeros((d, groups.max()), dtype=np.int64)
         for q in range(d):
             f = leaf_feature[k0 + q]
             for c in range(class_offset[f + 1] - class_offset[f]):
-                bits[q, labels[f, c]] = sat[sat_first[k0 + q] + c]
-        digits = np.zeros(width, dtype=np.int64)
+                bits[q, states[class_offset[f] + c] // stride[f]] = sat[sat_first[k0 + q] + c]
         for state in range(n_states):
             pattern = 0
             for q in range(d):
-                pattern |= bits[q, digits[slot[leaf_feature[k0 + q]]]] << q
+                f = leaf_feature[k0 + q]
+                pattern |= bits[q, (state // stride[f]) % groups[f]] << q
             for q in range(d):
-                table[state, slot[leaf_feature[k0 + q]]] += values[pattern, q]
-            for s in range(width):  # next state: first feature fastest
-                digits[s] += 1
-                if digits[s] < sizes[s]:
-                    break
-                digits[s] = 0
+                table[slot[leaf_feature[k0 + q]], state] += values[pattern, q]

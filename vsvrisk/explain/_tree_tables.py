@@ -23,6 +23,7 @@ from vsvrisk.explain._tree_build import build_tree
 #: the tables of a batch of trees should stay in a core's cache while rows pass through.
 MAX_STATES = 1 << 12
 MAX_ENTRIES = 1 << 15
+MAX_LEAF_STATES = 1 << 14
 #: A table pays for itself when each of its states serves about this many rows.
 ROWS_PER_STATE = 4
 
@@ -66,61 +67,61 @@ def tabulate(plan: TreePlan, n_rows: int) -> tuple | None:
     """The cuts (with their tables) and the directly computed leaves of one tree, for ``n_rows``."""
     if plan.build_inputs is None:
         return None
-    cap = min(MAX_STATES, max(1, n_rows // ROWS_PER_STATE))
-    return build_tree(*plan.build_inputs, cap, MAX_ENTRIES)
+    rows = max(1, n_rows // ROWS_PER_STATE)
+    return build_tree(*plan.build_inputs, min(MAX_STATES, rows), MAX_ENTRIES, min(MAX_LEAF_STATES, rows))
 
 
 def pack(batch: list, model_features: np.ndarray) -> tuple:
     """The flat arrays that :func:`~vsvrisk.explain._shap_kernels.explain_rows` reads, for a
-    batch of (plan, tabulated) pairs."""
-    luts, tree_meta, tree_features = [], [], []
-    parts = {name: [] for name in ("cut_meta", "cut_entries", "state_maps", "tables", "direct_meta",
-                                   "direct_entries", "direct_z", "direct_weights", "sat_maps")}
-    totals = dict.fromkeys(("features", "luts", "cuts", "entries", "maps", "tables", "direct",
-                            "direct_entries", "sat"), 0)
-    for plan, tables in batch:
-        n_cuts = 0 if tables is None else len(tables[0])
-        n_direct = 0 if tables is None else len(tables[4])
-        tree_meta.append((totals["features"], plan.columns.size, totals["cuts"], n_cuts, totals["direct"], n_direct))
-        for column, lut in zip(plan.columns.tolist(), plan.luts):
-            tree_features.append((column, totals["luts"]))
-            luts.append(lut)
-            totals["luts"] += lut.size
-        totals["features"] += plan.columns.size
-        if tables is None:
+    list of (plan, tabulated tree) pairs."""
+    luts, tree_meta, tree_features, cut_meta, cut_features, states, tables = [], [], [], [], [], [], []
+    direct_meta, direct_entries, direct_z, direct_weights, sat_maps = [], [], [], [], []
+    n = dict.fromkeys(("luts", "features", "cuts", "cut_features", "states", "tables", "direct", "entries", "sat"), 0)
+    for plan, tabulated in batch:
+        if tabulated is None:  # a single leaf: its expected value is all
+            tree_meta.append((n["features"], 0, n["cuts"], 0, n["direct"], 0, 0, n["states"]))
             continue
-        cut_meta, cut_entries, state_maps, values, direct_meta, direct_entries, z, weights, sat_maps = tables
-        output = plan.output_offset + model_features[plan.columns]  # per tree feature
-        parts["cut_meta"].append(cut_meta + [totals["entries"], 0, totals["tables"]])
-        parts["cut_entries"].append(np.column_stack([cut_entries[:, 0], cut_entries[:, 1] + totals["maps"],
-                                                     output[cut_entries[:, 0]]]))
-        parts["state_maps"].append(state_maps)
-        parts["tables"].append(values)
-        parts["direct_meta"].append(direct_meta + [totals["direct_entries"], 0, 0, totals["direct_entries"]])
-        parts["direct_entries"].append(np.column_stack([direct_entries[:, 0], direct_entries[:, 1] + totals["sat"],
-                                                        output[direct_entries[:, 0]]]))
-        parts["direct_z"].append(z)
-        parts["direct_weights"].append(weights)
-        parts["sat_maps"].append(sat_maps)
-        totals["cuts"] += n_cuts
-        totals["entries"] += len(cut_entries)
-        totals["maps"] += state_maps.size
-        totals["tables"] += values.size
-        totals["direct"] += n_direct
-        totals["direct_entries"] += len(direct_entries)
-        totals["sat"] += sat_maps.size
+        cut_states, first_feature, features, table_offsets, values, d_meta, d_entries, z, weights, sat = tabulated
+        n_cuts, n_classes = cut_states.shape
+        tree_meta.append((n["features"], plan.columns.size, n["cuts"], n_cuts, n["direct"], len(d_meta), n_classes,
+                          n["states"]))
+        output = plan.output_offset + model_features[plan.columns]
+        class_offset = plan.build_inputs[5]
+        for column, lut, out_row, first_class in zip(plan.columns.tolist(), plan.luts, output.tolist(),
+                                                     class_offset.tolist()):
+            tree_features.append((column, n["luts"], out_row, first_class))
+            luts.append(lut)
+            n["luts"] += lut.size
+        for c in range(n_cuts):
+            width = int(first_feature[c + 1] - first_feature[c])
+            size = int(table_offsets[c + 1] - table_offsets[c])
+            cut_meta.append((n["cut_features"] + int(first_feature[c]), width, n["tables"] + int(table_offsets[c]),
+                             size // width if width else 0))
+        cut_features.append(features)
+        states.append(cut_states.ravel())
+        tables.append(values)
+        direct_meta.append(d_meta + [n["entries"], 0, 0, n["entries"]])
+        direct_entries.append(d_entries + [0, n["sat"]])
+        direct_z.append(z)
+        direct_weights.append(weights)
+        sat_maps.append(sat)
+        n["features"] += plan.columns.size
+        n["cuts"] += n_cuts
+        n["cut_features"] += features.size
+        n["states"] += cut_states.size
+        n["tables"] += values.size
+        n["direct"] += len(d_meta)
+        n["entries"] += len(d_entries)
+        n["sat"] += sat.size
+    return (_joined(luts, np.int32), np.array(tree_meta, dtype=np.int64).reshape(-1, 8),
+            np.array(tree_features, dtype=np.int64).reshape(-1, 4), np.array(cut_meta, dtype=np.int64).reshape(-1, 4),
+            _joined(cut_features, np.int64), _joined(states, np.int64), _joined(tables, np.float64),
+            _joined(direct_meta, np.float64, 4), _joined(direct_entries, np.int64, 2), _joined(direct_z, np.float64),
+            _joined(direct_weights, np.float64), _joined(sat_maps, np.float64))
 
-    def joined(name, dtype, width=None):
-        if not parts[name]:
-            return np.zeros((0, width) if width else 0, dtype=dtype)
-        return np.ascontiguousarray(np.concatenate(parts[name]), dtype=dtype)
 
-    return (_joined_list(luts, np.int32), np.array(tree_meta, dtype=np.int64).reshape(-1, 6),
-            np.array(tree_features, dtype=np.int64).reshape(-1, 2), joined("cut_meta", np.int64, 3),
-            joined("cut_entries", np.int64, 3), joined("state_maps", np.int64), joined("tables", np.float64),
-            joined("direct_meta", np.float64, 4), joined("direct_entries", np.int64, 3),
-            joined("direct_z", np.float64), joined("direct_weights", np.float64), joined("sat_maps", np.float64))
-
-
-def _joined_list(parts: list, dtype) -> np.ndarray:
-    return np.ascontiguousarray(np.concatenate(parts), dtype=dtype) if parts else np.zeros(0, dtype=dtype)
+def _joined(parts: list, dtype, width: int = 0) -> np.ndarray:
+    parts = [p for p in parts if p.size]
+    if not parts:
+        return np.zeros((0, width) if width else 0, dtype=dtype)
+    return np.ascontiguousarray(np.concatenate(parts), dtype=dtype)
