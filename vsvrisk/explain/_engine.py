@@ -13,7 +13,7 @@ from vsvrisk.explain._tree_tables import pack, tabulate
 
 #: A chunk of rows passes through every tree (its classes per tree stay in cache); tables are
 #: built for a group of trees at a time, to bound the memory they take.
-_CHUNK_ROWS = 4_096
+_CHUNK_ROWS = 16_384
 _GROUP_TABLE_BYTES = 1 << 26
 _KEY_LIMIT = 2**62  # mixed-radix keys are compacted (factorized) before they could overflow
 

@@ -283,10 +283,22 @@ def _fill(table, features, lo, hi, groups, states, order, leaf_value, leaf_d, le
             f = leaf_feature[k0 + q]
             for c in range(class_offset[f + 1] - class_offset[f]):
                 bits[q, states[class_offset[f] + c] // stride[f]] = sat[sat_first[k0 + q] + c]
+        # the states in order, as mixed-radix digits over the leaf's own features (the cut's
+        # other features only repeat each pattern: a state's pattern depends on these digits)
+        digits = np.zeros(d, dtype=np.int64)
+        countdown = np.empty(d, dtype=np.int64)  # states until the digit moves: its stride
+        pattern = 0
+        for q in range(d):
+            pattern |= bits[q, 0] << q
+            countdown[q] = stride[leaf_feature[k0 + q]]
         for state in range(n_states):
-            pattern = 0
-            for q in range(d):
-                f = leaf_feature[k0 + q]
-                pattern |= bits[q, (state // stride[f]) % groups[f]] << q
+            if state > 0:
+                for q in range(d):
+                    countdown[q] -= 1
+                    if countdown[q] == 0:
+                        f = leaf_feature[k0 + q]
+                        countdown[q] = stride[f]
+                        digits[q] = digits[q] + 1 if digits[q] + 1 < groups[f] else 0
+                        pattern = (pattern & ~(1 << q)) | (bits[q, digits[q]] << q)
             for q in range(d):
                 table[slot[leaf_feature[k0 + q]], state] += values[pattern, q]

@@ -21,8 +21,8 @@ from vsvrisk.explain._tree_build import build_tree
 
 #: Most states one cut may have, and most table entries (states x features, 8 bytes each):
 #: the tables of a batch of trees should stay in a core's cache while rows pass through.
-MAX_STATES = 1 << 12
-MAX_ENTRIES = 1 << 15
+MAX_STATES = 1 << 14
+MAX_ENTRIES = 1 << 17
 MAX_LEAF_STATES = 1 << 14
 #: A table pays for itself when each of its states serves about this many rows.
 ROWS_PER_STATE = 4
