@@ -17,7 +17,7 @@ import numpy as np
 
 from vsvrisk.explain._classes import FeatureClasses
 from vsvrisk.explain._lgbm_model import TreeArrays
-from vsvrisk.explain._tree_build import build_tree
+from vsvrisk.explain._shap_kernels import build_tree
 
 #: Most states one cut may have, and most table entries (states x features, 8 bytes each):
 #: the tables of a batch of trees should stay in a core's cache while rows pass through.
@@ -68,7 +68,11 @@ def tabulate(plan: TreePlan, n_rows: int) -> tuple | None:
     if plan.build_inputs is None:
         return None
     rows = max(1, n_rows // ROWS_PER_STATE)
-    return build_tree(*plan.build_inputs, min(MAX_STATES, rows), MAX_ENTRIES, min(MAX_LEAF_STATES, rows))
+    counts, states, first_feature, features, table_offsets, tables, meta, entries, z, weights, sat = build_tree(
+        *plan.build_inputs, min(MAX_STATES, rows), MAX_ENTRIES, min(MAX_LEAF_STATES, rows))
+    n_cuts, n_features, n_direct, n_entries, n_sat = counts.tolist()
+    return (states[:n_cuts], first_feature, features[:n_features], table_offsets, tables, meta[:n_direct],
+            entries[:n_entries], z[:n_entries], weights[:n_entries], sat[:n_sat])
 
 
 def pack(batch: list, model_features: np.ndarray) -> tuple:
