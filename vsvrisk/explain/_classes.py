@@ -41,8 +41,6 @@ class FeatureClasses:
 
     Attributes
     ----------
-    n_model_features : int
-        The model's number of features (``max_feature_idx + 1``).
     features : ndarray of int
         The model's feature indices that some tree splits on; column ``j`` of :meth:`encode`'s
         result is feature ``features[j]``.
@@ -64,7 +62,6 @@ class FeatureClasses:
                     categories.setdefault(feature, set()).update(tree.categories(node).tolist())
                 else:
                     thresholds.setdefault(feature, set()).add(float(tree.threshold[node]))
-        self.n_model_features = model.n_features
         self.features = np.array(sorted(kinds), dtype=np.int64)
         self.column = {int(f): j for j, f in enumerate(self.features)}
         self.categorical = np.array([kinds[f] for f in self.features], dtype=bool)

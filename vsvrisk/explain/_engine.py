@@ -18,21 +18,23 @@ _GROUP_TABLE_BYTES = 1 << 26
 _KEY_LIMIT = 2**62  # mixed-radix keys are compacted (factorized) before they could overflow
 
 
-def explain(plans: list, classes: FeatureClasses, codes: np.ndarray, n_outputs: int, n_jobs: int) -> np.ndarray:
-    """Contributions (n_rows, n_outputs) of ``codes`` (n_rows, n_used) int32 for the planned trees."""
+def explain(plans: list, classes: FeatureClasses, codes: np.ndarray, n_classes: int, n_jobs: int) -> np.ndarray:
+    """Contributions (n_rows, n_classes * (n_used + 1)) of ``codes`` (n_rows, n_used) int32 for the
+    planned trees: per class, one column per used feature, then the base value."""
     rows, groups = _sorted_distinct(codes, classes.n_classes)
     codes = np.ascontiguousarray(codes[rows].T)  # column-major: one feature's classes together
     n = codes.shape[1]
-    out = np.zeros((n_outputs, n))
+    width = classes.features.size + 1
+    out = np.zeros((n_classes * width, n))
     n_jobs = max(1, min(n_jobs, n // 256 or 1))
     bounds = np.linspace(0, n, n_jobs + 1).astype(np.int64)
     with ThreadPoolExecutor(n_jobs) as pool:
         for group in _groups(plans, n, pool):
-            arrays = pack(group, classes.features)
+            arrays = pack(group)
             list(pool.map(lambda j: explain_rows(codes, out, bounds[j], bounds[j + 1], _CHUNK_ROWS, *arrays),
                           range(n_jobs)))
     for plan in plans:
-        out[plan.output_offset + classes.n_model_features] += plan.expected_value
+        out[plan.output_offset + width - 1] += plan.expected_value
     return out.T[groups]
 
 

@@ -102,7 +102,7 @@ def explain_rows(codes, out, start, stop, chunk, tree_class_luts, tree_meta, tre
     """Add the trees' contributions for rows ``start:stop`` to ``out``.
 
     Column-major, as WOODELF vectorises: ``codes`` (n_used, n) int32, each row's classes, and
-    ``out`` (n_outputs, n) float64. Rows go ``chunk`` at a time through every tree; in a tree,
+    ``out`` (n_classes * (n_used + 1), n) float64. Rows go ``chunk`` at a time through every tree; in a tree,
     every cut is one pass over the chunk's states and one table lookup per feature and row,
     each a simple loop over contiguous rows while that table's column sits in cache.
 

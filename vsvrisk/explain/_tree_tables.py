@@ -32,7 +32,7 @@ ROWS_PER_STATE = 4
 class TreePlan:
     """One tree, ready to tabulate; it depends on the model only."""
 
-    output_offset: int  # class k of a multiclass model writes columns k * (F + 1) ...
+    output_offset: int  # class k writes rows k * (U + 1) ... of the output (U: used features)
     expected_value: float
     columns: np.ndarray  # per tree feature: its column among the used features
     luts: list  # per tree feature: global class -> tree class (int32)
@@ -75,7 +75,7 @@ def tabulate(plan: TreePlan, n_rows: int) -> tuple | None:
             entries[:n_entries], z[:n_entries], weights[:n_entries], sat[:n_sat])
 
 
-def pack(batch: list, model_features: np.ndarray) -> tuple:
+def pack(batch: list) -> tuple:
     """The flat arrays that :func:`~vsvrisk.explain._shap_kernels.explain_rows` reads, for a
     list of (plan, tabulated tree) pairs."""
     luts, tree_meta, tree_features, cut_meta, cut_features, states, tables = [], [], [], [], [], [], []
@@ -89,7 +89,7 @@ def pack(batch: list, model_features: np.ndarray) -> tuple:
         n_cuts, n_classes = cut_states.shape
         tree_meta.append((n["features"], plan.columns.size, n["cuts"], n_cuts, n["direct"], len(d_meta), n_classes,
                           n["states"]))
-        output = plan.output_offset + model_features[plan.columns]
+        output = plan.output_offset + plan.columns
         class_offset = plan.build_inputs[5]
         for column, lut, out_row, first_class in zip(plan.columns.tolist(), plan.luts, output.tolist(),
                                                      class_offset.tolist()):

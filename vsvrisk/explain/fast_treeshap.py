@@ -94,13 +94,9 @@ class FastTreeShap:
         except ValueError as error:  # a hand-edited model; LightGBM itself never makes one
             self._fallback = str(error)
             return
-        width = self.n_features + 1
+        width = self._classes.features.size + 1  # compact: the used features, then the base
         self._plans = [plan_tree(tree, self._classes, (i % per_iteration) * width)
                        for i, tree in enumerate(self._model.trees)]
-
-    @property
-    def n_outputs(self) -> int:
-        return self._model.num_tree_per_iteration * (self.n_features + 1)
 
     def pred_contrib(self, X):
         """Contributions in the model's raw score, shaped as ``pred_contrib`` shapes them.
@@ -132,12 +128,20 @@ class FastTreeShap:
         else:
             columns = data.tocsc()[:, used].toarray().astype(np.float64, copy=False)
         codes = self._classes.encode(columns, sparse=kind != "dense")
+        n_classes = self._model.num_tree_per_iteration
         jobs = (os.cpu_count() or 1) if self.n_jobs == -1 else max(1, int(self.n_jobs))
         if codes.shape[0] == 0:
-            values = np.zeros((0, self.n_outputs))
+            compact = np.zeros((0, n_classes * (used.size + 1)))
         else:
-            values = explain(self._plans, self._classes, codes, self.n_outputs, jobs)
-        return values if kind == "dense" else _as_sparse(values, kind, data, self._model.num_tree_per_iteration)
+            compact = explain(self._plans, self._classes, codes, n_classes, jobs)
+        # the compact columns (per class: used features, base) in pred_contrib's layout
+        width = self.n_features + 1
+        targets = np.concatenate([k * width + np.append(used, self.n_features) for k in range(n_classes)])
+        if kind == "dense":
+            values = np.zeros((compact.shape[0], n_classes * width))
+            values[:, targets] = compact
+            return values
+        return _as_sparse(compact, targets, kind, data.dtype, n_classes, width)
 
 
 def _booster_of(model):
@@ -168,11 +172,18 @@ def _read_input(booster, X):
     return "other", None
 
 
-def _as_sparse(values: np.ndarray, kind: str, data, n_classes: int):
-    """The dense result as ``pred_contrib`` answers sparse input: the input's format and float type."""
+def _as_sparse(compact: np.ndarray, targets: np.ndarray, kind: str, dtype, n_classes: int, width: int):
+    """``pred_contrib``'s answer to sparse input: the input's format and float type, one matrix
+    per class (a list for multiclass models), built without a dense (rows x features) step."""
     build = scipy.sparse.csr_matrix if kind == "csr" else scipy.sparse.csc_matrix
-    width = values.shape[1] // n_classes
-    matrices = [build(values[:, k * width:(k + 1) * width].astype(data.dtype, copy=False)) for k in range(n_classes)]
+    per_class = compact.shape[1] // n_classes
+    matrices = []
+    for k in range(n_classes):
+        block = scipy.sparse.coo_matrix(compact[:, k * per_class:(k + 1) * per_class].astype(dtype, copy=False))
+        matrix = build((block.data, (block.row, targets[k * per_class + block.col] - k * width)),
+                       shape=(compact.shape[0], width))
+        matrix.eliminate_zeros()
+        matrices.append(matrix)
     return matrices[0] if n_classes == 1 else matrices
 
 
