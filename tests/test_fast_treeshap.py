@@ -16,7 +16,7 @@ from _treeshap_reference import reference_pred_contrib
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vsvrisk.explain import _tree_tables
+from vsvrisk.explain import _engine
 from vsvrisk.explain._shap_kernels import leaf_table
 from vsvrisk.explain._shap_reference import leaf_contributions_reference
 from vsvrisk.explain.fast_treeshap import FastTreeShap, fast_pred_contrib
@@ -53,9 +53,9 @@ def test_compiled_leaf_tables_equal_the_numpy_reference(d):
 @pytest.mark.parametrize("caps", [(1 << 14, 1 << 17, 1 << 14), (4, 64, 4), (1, 1, 1)],
                          ids=["whole subtrees per table", "small cuts", "every leaf computed per row"])
 def test_every_compiled_route_equals_the_numpy_reference(caps, monkeypatch):
-    monkeypatch.setattr(_tree_tables, "MAX_STATES", caps[0])
-    monkeypatch.setattr(_tree_tables, "MAX_ENTRIES", caps[1])
-    monkeypatch.setattr(_tree_tables, "MAX_LEAF_STATES", caps[2])
+    monkeypatch.setattr(_engine, "MAX_STATES", caps[0])
+    monkeypatch.setattr(_engine, "MAX_ENTRIES", caps[1])
+    monkeypatch.setattr(_engine, "MAX_LEAF_STATES", caps[2])
     X, y = _mixed_data(3_000, seed=1)
     booster = lightgbm.train({"objective": "regression", "num_leaves": 24, "verbose": -1, "min_data_per_group": 5,
                               "cat_smooth": 1, "max_cat_to_onehot": 2}, lightgbm.Dataset(X, y, categorical_feature=[1]), 6)

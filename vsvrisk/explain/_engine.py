@@ -1,4 +1,4 @@
-"""Run the tables over the rows: distinct rows once and sorted, trees in batches, rows split over threads."""
+"""Run the trees over the rows: distinct rows once, tables built per tree, rows split over threads."""
 
 from __future__ import annotations
 
@@ -8,14 +8,23 @@ import numpy as np
 import pandas as pd
 
 from vsvrisk.explain._classes import FeatureClasses
-from vsvrisk.explain._shap_kernels import explain_rows
-from vsvrisk.explain._tree_tables import pack, tabulate
+from vsvrisk.explain._shap_kernels import build_tree, explain_rows
+from vsvrisk.explain._tree_tables import TreePlan, pack
 
-#: A chunk of rows passes through every tree (its classes per tree stay in cache); tables are
-#: built for a group of trees at a time, to bound the memory they take.
+#: A chunk of rows passes through every tree (its tree classes stay in cache); tables are built
+#: for a group of trees at a time, to bound the memory they take.
 _CHUNK_ROWS = 16_384
 _GROUP_TABLE_BYTES = 1 << 26
 _KEY_LIMIT = 2**62  # mixed-radix keys are compacted (factorized) before they could overflow
+#: The size of a cut: most states, most table entries (states x features, 8 bytes each), most
+#: states of a leaf alone (2^d). One feature's column of a table (8 bytes a state) should stay in
+#: a core's cache while a chunk of rows looks it up; fewer, larger cuts mean fewer lookups a row.
+#: Measured on 300 trees x 63 leaves: 2^12 states gave 18 cuts a tree, 2^14 13, 2^16 11.
+MAX_STATES = 1 << 14
+MAX_ENTRIES = 1 << 17
+MAX_LEAF_STATES = 1 << 14
+#: A table pays for itself when each of its states serves about this many rows.
+ROWS_PER_STATE = 4
 
 
 def explain(plans: list, classes: FeatureClasses, codes: np.ndarray, n_classes: int, n_jobs: int) -> np.ndarray:
@@ -74,3 +83,15 @@ def _groups(plans: list, n_rows: int, pool):
             group, size = [], 0
     if group:
         yield group
+
+
+def tabulate(plan: TreePlan, n_rows: int) -> tuple | None:
+    """The cuts (with their tables) and the directly computed leaves of one tree, for ``n_rows``."""
+    if plan.build_inputs is None:
+        return None
+    rows = max(1, n_rows // ROWS_PER_STATE)
+    counts, states, first_feature, features, table_offsets, tables, meta, entries, z, weights, sat = build_tree(
+        *plan.build_inputs, min(MAX_STATES, rows), MAX_ENTRIES, min(MAX_LEAF_STATES, rows))
+    n_cuts, n_features, n_direct, n_entries, n_sat = counts.tolist()
+    return (states[:n_cuts], first_feature, features[:n_features], table_offsets, tables, meta[:n_direct],
+            entries[:n_entries], z[:n_entries], weights[:n_entries], sat[:n_sat])

@@ -17,16 +17,6 @@ import numpy as np
 
 from vsvrisk.explain._classes import FeatureClasses
 from vsvrisk.explain._lgbm_model import TreeArrays
-from vsvrisk.explain._shap_kernels import build_tree
-
-#: Most states one cut may have, and most table entries (states x features, 8 bytes each):
-#: the tables of a batch of trees should stay in a core's cache while rows pass through.
-MAX_STATES = 1 << 14
-MAX_ENTRIES = 1 << 17
-MAX_LEAF_STATES = 1 << 14
-#: A table pays for itself when each of its states serves about this many rows.
-ROWS_PER_STATE = 4
-
 
 @dataclass
 class TreePlan:
@@ -61,18 +51,6 @@ def plan_tree(tree: TreeArrays, classes: FeatureClasses, output_offset: int) -> 
     inputs = (tree.left_child, tree.right_child, node_feature.astype(np.int64), node_dir_offset, node_dir,
               class_offset, tree.leaf_value, tree.leaf_count, tree.internal_count)
     return TreePlan(output_offset, expected, columns.astype(np.int64), luts, inputs)
-
-
-def tabulate(plan: TreePlan, n_rows: int) -> tuple | None:
-    """The cuts (with their tables) and the directly computed leaves of one tree, for ``n_rows``."""
-    if plan.build_inputs is None:
-        return None
-    rows = max(1, n_rows // ROWS_PER_STATE)
-    counts, states, first_feature, features, table_offsets, tables, meta, entries, z, weights, sat = build_tree(
-        *plan.build_inputs, min(MAX_STATES, rows), MAX_ENTRIES, min(MAX_LEAF_STATES, rows))
-    n_cuts, n_features, n_direct, n_entries, n_sat = counts.tolist()
-    return (states[:n_cuts], first_feature, features[:n_features], table_offsets, tables, meta[:n_direct],
-            entries[:n_entries], z[:n_entries], weights[:n_entries], sat[:n_sat])
 
 
 def pack(batch: list) -> tuple:

@@ -30,7 +30,6 @@ import pandas as pd
 import scipy.sparse
 
 from vsvrisk.explain._classes import FeatureClasses
-from vsvrisk.explain._engine import explain
 from vsvrisk.explain._lgbm_model import ModelArrays, iteration_range, parse_model
 from vsvrisk.explain._tree_tables import plan_tree
 
@@ -133,6 +132,9 @@ class FastTreeShap:
         if codes.shape[0] == 0:
             compact = np.zeros((0, n_classes * (used.size + 1)))
         else:
+            # imported here, not above: compiling tools (numba) load only when rows are explained
+            from vsvrisk.explain._engine import explain
+
             compact = explain(self._plans, self._classes, codes, n_classes, jobs)
         # the compact columns (per class: used features, base) in pred_contrib's layout
         width = self.n_features + 1
