@@ -13,14 +13,25 @@ and then, in one run:
    the fitted model and the same cohort: tracemalloc's peak during the call and the process's
    peak RSS. Target: at most 3 GiB.
 3. prints the model's size: trees used per sector (best iteration), trees grown, leaves.
-4. fits a model of a fixed size (default 300 trees x 63 leaves, no early stopping, the mbo
-   features of the config, all rows) and times the fast exact TreeSHAP
-   (:class:`vsvrisk.explain.fast_treeshap.FastTreeShap`) on every row against raw
-   ``pred_contrib`` on a 100,000-row slice, scaled to all rows (said so in the output); checks
-   that both agree within 1e-9 on that slice and reports the fast path's peak memory.
-   Target: at least 15 times faster.
+4. **library data, side by side** (``--only library``): a model of a fixed size (default 300
+   trees x 63 leaves, no early stopping, the mbo features of the config, fitted on
+   ``--fit-rows`` rows) explained on every row by the fast exact TreeSHAP
+   (:class:`vsvrisk.explain.fast_treeshap.FastTreeShap`), against LightGBM's ``pred_contrib``
+   (on ``--contrib-rows``, scaled to all rows), the ``shap`` package's ``TreeExplainer`` (which calls
+   ``pred_contrib`` for LightGBM; on ``--shap-rows``, scaled) and ``woodelf-explainer`` on a
+   numeric-only copy of the model (category codes as numbers: WOODELF has no categorical
+   splits; on ``--woodelf-rows``, side by side with the fast path on the same rows and model).
+   Targets: at least 40 times ``pred_contrib`` on all rows; equal to it within 1e-9.
+5. **continuous data, side by side** (``--only continuous``): the same with five continuous
+   features added (standard normal: every row is distinct). Target: at least as fast as
+   ``woodelf-explainer`` on the numeric-only copy, exact to 1e-9.
 
-    .venv/bin/python experiments/bench_explain.py [--n-persons 1500000] [--rows 100000] [--trees 300] [--leaves 63]
+Parts 4 and 5 print a table (:mod:`_side_by_side`). ``woodelf-explainer`` is in the optional
+``bench`` extra: ``.venv/bin/pip install -e ".[bench]"``.
+
+    .venv/bin/python experiments/bench_explain.py [--only chain|library|continuous] [--n-persons 1500000]
+        [--rows 100000] [--fit-rows 300000] [--contrib-rows 20000] [--shap-rows 5000] [--woodelf-rows 300000]
+        [--trees 300] [--leaves 63]
 """
 
 from __future__ import annotations
@@ -34,13 +45,10 @@ import time
 import tracemalloc
 from pathlib import Path
 
-GIB = 1024**3
+from _measure import GIB, load, rss_gib
+from _side_by_side import side_by_side
+
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "lightgbm.yaml"
-
-
-def _rss_now() -> float:
-    with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[1]) * resource.getpagesize() / GIB
 
 
 def _cohort(n_persons: int, seed: int):
@@ -57,7 +65,7 @@ def _aggregate_in_fresh_process(model_path: str, n_persons: int, seed: int, queu
     frame = _cohort(n_persons, seed)
     with open(model_path, "rb") as handle:
         model = pickle.load(handle)
-    before = _rss_now()
+    before = rss_gib()
     tracemalloc.start()
     start = time.perf_counter()
     aggregates = aggregate_shap(model, frame, sample_size=20_000)
@@ -85,52 +93,22 @@ def _size(model) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-persons", type=int, default=1_500_000)
-    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--rows", type=int, default=100_000, help="part 1: rows for the library and raw sides")
+    parser.add_argument("--contrib-rows", type=int, default=20_000, help="parts 4-5: rows for pred_contrib")
+    parser.add_argument("--shap-rows", type=int, default=5_000)
+    parser.add_argument("--woodelf-rows", type=int, default=300_000)
+    parser.add_argument("--fit-rows", type=int, default=300_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--trees", type=int, default=300)
     parser.add_argument("--leaves", type=int, default=63)
-    parser.add_argument("--only-fixed-size", action="store_true", help="run part 4 only")
+    parser.add_argument("--only", choices=["chain", "library", "continuous"], help="one part (default: all)")
     args = parser.parse_args()
-    if not args.only_fixed_size:
+    print(f"load average at the start: {load()}", flush=True)
+    if args.only in (None, "chain"):
         _library_against_raw(args)
-    _fixed_size(args)
-
-
-def _fixed_size(args) -> None:
-    import lightgbm
-    import numpy as np
-
-    from vsvrisk.explain.fast_treeshap import FastTreeShap
-    from vsvrisk.features import build_feature_pipeline
-    from vsvrisk.models import load_model_spec
-
-    frame = _cohort(args.n_persons, args.seed)
-    X = build_feature_pipeline(load_model_spec(CONFIG).feature_spec("mbo")).fit_transform(frame)
-    y = frame["vsv"].astype(int).to_numpy()
-    del frame
-    params = {"objective": "binary", "num_leaves": args.leaves, "learning_rate": 0.05, "min_child_samples": 100,
-              "verbose": -1, "deterministic": True, "force_row_wise": True}
-    start = time.perf_counter()
-    booster = lightgbm.train(params, lightgbm.Dataset(X, y), num_boost_round=args.trees)
-    print(f"\nfixed size: {len(X):,} rows, {X.shape[1]} features; fit {args.trees} trees x {args.leaves} leaves "
-          f"{time.perf_counter() - start:8.1f} s", flush=True)
-    before = _rss_now()
-    tracemalloc.start()
-    start = time.perf_counter()
-    fast = FastTreeShap(booster).pred_contrib(X)
-    fast_s = time.perf_counter() - start
-    _, traced = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    k = min(args.rows, len(X))
-    start = time.perf_counter()
-    raw = booster.predict(X.iloc[:k], pred_contrib=True)
-    raw_s = (time.perf_counter() - start) * len(X) / k
-    print(f"fast TreeSHAP, all {len(X):,} rows          {fast_s:8.1f} s")
-    print(f"raw pred_contrib on {k:,} rows, scaled to all {raw_s:8.1f} s ({1000 * raw_s / len(X):.2f} ms a row)")
-    print(f"speed-up                                   {raw_s / fast_s:8.1f}x  (target >= 15)")
-    print(f"largest |difference| on those {k:,} rows   {np.abs(fast[:k] - raw).max():8.1e}  (target <= 1e-9)")
-    print(f"fast path: traced peak {traced / GIB:.2f} GiB, RSS before {before:.2f} GiB, "
-          f"process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB:.2f} GiB")
+    for data in ("library", "continuous"):
+        if args.only in (None, data):
+            side_by_side(args, _cohort(args.n_persons, args.seed), CONFIG, data)
 
 
 def _library_against_raw(args) -> None:

@@ -1,229 +1,61 @@
-"""Exact TreeSHAP for LightGBM, faster: computed once per distinct split pattern, per leaf.
+"""Exact TreeSHAP for LightGBM, as ``booster.predict(X, pred_contrib=True)`` gives it, only faster.
 
-LightGBM's ``pred_contrib`` runs path-dependent TreeSHAP row by row: O(leaves x depth^2) per
-row and tree. A national cohort repeats itself, and this module uses that three times:
+LightGBM's ``pred_contrib`` runs path-dependent TreeSHAP row by row and tree by tree:
+``O(leaves x depth^2)`` for each. This module computes the same numbers with three shortcuts:
 
-1. **rows**: every value is mapped to its *class* between all thresholds the model uses for
-   that feature (missing and zero get classes of their own, categories are their own class);
-   rows with the same classes get the same SHAP values, so only distinct rows are explained;
-2. **patterns per tree**: inside one tree, a row's SHAP values depend only on which side of
-   each of that tree's splits it falls, so rows are grouped by their tree-level classes
-   (categories merged when every split of the tree sends them the same way);
-3. **bits per leaf**: a leaf's part of a SHAP value depends only on which of its path's
-   features a row satisfies (a bit each), so each leaf's contributions are computed once per
-   distinct bit pattern, from the Shapley weights of the product game
-   ``v * prod_{j in S} o_j * prod_{j not in S} z_j`` (``z_j``: the share of the training rows
-   that follows the path at the splits on feature ``j``, ``o_j``: whether the row does).
+1. **classes** (:mod:`~vsvrisk.explain._classes`): every value becomes the class of values
+   that every split of the model treats alike, decided exactly as LightGBM's
+   ``Tree::Decision`` does (missing values, zero as missing at ``kZeroThreshold``, categorical
+   bitsets, the ``int`` cast of a category); rows with the same classes are explained once.
+2. **patterns** (:mod:`~vsvrisk.explain._shap_kernels`): a leaf's contributions depend only
+   on which of its path features a row satisfies, so they are tabulated per pattern (as WOODELF
+   does) instead of unwinding the path for every row (as LightGBM and GPU TreeSHAP do).
+3. **cuts** (:mod:`~vsvrisk.explain._tree_tables`): a whole subtree, often the whole tree,
+   answers a row with one table lookup per cut, not one per leaf and path feature.
 
-The splits are decided exactly as LightGBM's ``Tree::Decision`` does (missing values by
-missing type and default direction, zero as missing, categories outside every split to the
-right), and the result equals ``booster.predict(X, pred_contrib=True)`` up to floating-point
-summation order (tested within 1e-9 on numerical, categorical, missing-valued and
-zero-as-missing features). Two threads each take half of the trees.
+Rows go through compiled loops (numba) on ``n_jobs`` threads. The result equals
+``pred_contrib`` up to the order of floating-point sums (tested to 1e-9 on random boosters of
+every kind LightGBM makes, and on the contribution tests of LightGBM's and shap's own suites).
+Inputs it cannot read itself (a pyarrow or polars table, a file name) go to ``pred_contrib``
+with a :class:`ContribFallbackWarning` that says so; it is never silently different.
 """
 
 from __future__ import annotations
 
-import math
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+import os
+import warnings
 
 import numpy as np
 import pandas as pd
+import scipy.sparse
 
-__all__ = ["FastTreeShap", "fast_pred_contrib"]
+from vsvrisk.explain._classes import FeatureClasses
+from vsvrisk.explain._lgbm_model import ModelArrays, iteration_range, parse_model
+from vsvrisk.explain._tree_tables import plan_tree
 
-_ZERO = 1e-35  # LightGBM's kZeroThreshold: |x| <= this is "zero" for zero-as-missing
-_ZERO_MISSING, _NAN_MISSING = "Zero", "NaN"
-# Keys are built in mixed radix; before a running key could pass this bound it is compacted
-# to its distinct values (pandas.factorize), so it never overflows int64.
-_KEY_LIMIT = 2**62
-
-
-@dataclass
-class _Leaf:
-    value: float
-    features: np.ndarray  # positions in the tree's feature list, unique along the path
-    zero_fractions: np.ndarray
-    satisfied: list  # per path feature: bool over the tree's classes of that feature
+__all__ = ["ContribFallbackWarning", "FastTreeShap", "fast_pred_contrib"]
 
 
-@dataclass
-class _Tree:
-    features: list  # model feature indices the tree splits on
-    luts: list  # per feature: global class -> tree class
-    leaves: list
-    expected_value: float
-
-
-class _GlobalClasses:
-    """Per feature, the class of every value between all thresholds of all trees."""
-
-    def __init__(self, structures: list, n_features: int):
-        self.categorical, found = set(), {}
-        for node in (node for structure in structures for node in _internal_nodes(structure)):
-            if node["decision_type"] == "==":
-                self.categorical.add(node["split_feature"])
-            else:
-                found.setdefault(node["split_feature"], set()).add(float(node["threshold"]))
-        self.thresholds = [np.array(sorted(found.get(f, ()))) for f in range(n_features)]
-
-    def encode(self, matrix: np.ndarray) -> tuple[np.ndarray, dict]:
-        """Classes (n_features, n_rows), and per categorical feature the largest class seen."""
-        codes = np.empty((matrix.shape[1], matrix.shape[0]), dtype=np.int32)
-        n_categories = {}
-        for f in range(matrix.shape[1]):
-            column = matrix[:, f]
-            missing = np.isnan(column)
-            if f in self.categorical:
-                # NaN and negative values go right at every categorical split: class 0.
-                values = np.where(missing | (column < 0), -1, np.trunc(np.nan_to_num(column)))
-                codes[f] = values.astype(np.int64) + 1
-                n_categories[f] = int(codes[f].max(initial=0))
-            else:
-                thresholds = self.thresholds[f]
-                codes[f] = np.searchsorted(thresholds, column, side="left")
-                codes[f][np.abs(column) <= _ZERO] = thresholds.size + 1
-                codes[f][missing] = thresholds.size + 2
-        return codes, n_categories
-
-
-def _internal_nodes(structure: dict):
-    stack = [structure]
-    while stack:
-        node = stack.pop()
-        if "split_feature" in node:
-            yield node
-            stack.extend((node["left_child"], node["right_child"]))
-
-
-def _parse_tree(structure: dict, global_classes: _GlobalClasses, n_categories: dict) -> _Tree:
-    """Leaves, paths and per-feature class tables of one dumped tree."""
-    nodes, leaves_paths = [], []
-    stack = [(structure, [])]  # iterative: a leaf-wise tree can be deeper than Python recursion
-    while stack:
-        node, path = stack.pop()
-        if "split_feature" not in node:
-            leaves_paths.append((node, path))
-            continue
-        nodes.append(node)
-        stack.append((node["right_child"], path + [(node, False)]))
-        stack.append((node["left_child"], path + [(node, True)]))
-    features = sorted({node["split_feature"] for node in nodes})
-    position = {f: i for i, f in enumerate(features)}
-    luts, directions = [], {}
-    for f in features:
-        on_f = [node for node in nodes if node["split_feature"] == f]
-        if f in global_classes.categorical:
-            luts.append(_categorical_classes(on_f, n_categories[f] + 1, directions))
-        else:
-            luts.append(_numerical_classes(f, on_f, global_classes, directions))
-    leaves = []
-    for leaf, path in leaves_paths:
-        zero, satisfied = {}, {}
-        for node, left in path:
-            child = node["left_child"] if left else node["right_child"]
-            fraction = _count(child) / _count(node)
-            p = position[node["split_feature"]]
-            zero[p] = zero.get(p, 1.0) * fraction
-            way = directions[id(node)] if left else ~directions[id(node)]
-            satisfied[p] = satisfied[p] & way if p in satisfied else way
-        order = sorted(zero)
-        leaves.append(_Leaf(float(leaf.get("leaf_value", 0.0)), np.array(order, dtype=np.int64),
-                            np.array([zero[p] for p in order]), [satisfied[p] for p in order]))
-    if nodes:  # Tree::ExpectedValue: the leaves weighted by their training counts
-        expected = sum(leaf["leaf_value"] * _count(leaf) for leaf, _ in leaves_paths) / _count(structure)
-    else:
-        expected = structure.get("leaf_value", 0.0)
-    return _Tree(features, luts, leaves, float(expected))
-
-
-def _count(node: dict) -> float:
-    return float(node["leaf_count"] if "leaf_index" in node else node["internal_count"])
-
-
-def _numerical_classes(f, on_f, global_classes, directions) -> np.ndarray:
-    """Global class -> tree class for a numerical feature; each node's left-going classes."""
-    everywhere = global_classes.thresholds[f]
-    mine = np.array(sorted({float(node["threshold"]) for node in on_f}))
-    n = mine.size
-    lut = np.empty(everywhere.size + 3, dtype=np.int64)
-    lut[: everywhere.size] = np.searchsorted(mine, everywhere, side="left")
-    lut[everywhere.size] = n
-    zero_as_missing = any(node["missing_type"] == _ZERO_MISSING for node in on_f)
-    lut[everywhere.size + 1] = n + 1 if zero_as_missing else np.searchsorted(mine, 0.0, side="left")
-    lut[everywhere.size + 2] = n + 2
-    for node in on_f:
-        k = int(np.searchsorted(mine, float(node["threshold"])))
-        left = np.zeros(n + 3, dtype=bool)
-        left[: k + 1] = True  # interval i holds (mine[i-1], mine[i]]: left when i <= k
-        missing_type, default_left = node["missing_type"], bool(node["default_left"])
-        left[n + 1] = default_left if missing_type == _ZERO_MISSING else 0.0 <= node["threshold"]
-        # NaN: routed by default when missing is NaN; otherwise read as 0.0 first
-        left[n + 2] = default_left if missing_type in (_NAN_MISSING, _ZERO_MISSING) else 0.0 <= node["threshold"]
-        directions[id(node)] = left
-    return lut
-
-
-def _categorical_classes(on_f, size, directions) -> np.ndarray:
-    """Global class (code + 1; 0: missing or negative) -> tree class, merging categories that
-    every split of the tree sends the same way."""
-    signature = np.zeros(size, dtype=np.int64)
-    members = []
-    for bit, node in enumerate(on_f):
-        codes = np.array([int(c) + 1 for c in str(node["threshold"]).split("||")], dtype=np.int64)
-        codes = codes[codes < size]
-        signature[codes] |= 1 << bit
-        members.append(codes)
-    signature[0] = -1  # missing: its own class (goes right everywhere, like an unused code)
-    signatures, lut = np.unique(signature, return_inverse=True)
-    for bit, node in enumerate(on_f):
-        directions[id(node)] = ((signatures >> bit) & 1).astype(bool) & (signatures >= 0)
-    return lut.astype(np.int64)
-
-
-def _shapley_weights(d: int) -> np.ndarray:
-    return np.array([math.factorial(s) * math.factorial(d - 1 - s) / math.factorial(d) for s in range(d)])
-
-
-def _leaf_contributions(leaf: _Leaf, bits: np.ndarray) -> np.ndarray:
-    """SHAP contributions of one leaf, (n, d), for each row of ``bits`` (n, d) of 0/1."""
-    z = leaf.zero_fractions
-    n, d = bits.shape
-    # Q(t) = prod_j (z_j + o_j t); the coalitions S of size s sit in the coefficient of t^s.
-    poly = np.zeros((n, d + 1))
-    poly[:, 0] = 1.0
-    for j in range(d):
-        shifted = poly[:, :-1] * bits[:, j : j + 1]
-        poly *= z[j]
-        poly[:, 1:] += shifted
-    weights = _shapley_weights(d)
-    out = np.empty((n, d))
-    for i in range(d):
-        # Q_i = Q / (z_i + o_i t): the game without feature i, by synthetic division.
-        o = bits[:, i]
-        without = np.empty((n, d))
-        without[:, d - 1] = poly[:, d]
-        for s in range(d - 1, 0, -1):
-            without[:, s - 1] = poly[:, s] - z[i] * without[:, s]
-        divided = poly[:, :d] / z[i]
-        without = np.where(o[:, None] > 0, without, divided)
-        out[:, i] = leaf.value * (o - z[i]) * (without @ weights)
-    return out
+class ContribFallbackWarning(UserWarning):
+    """Part of a request was answered by LightGBM's own ``pred_contrib``; the message says why."""
 
 
 class FastTreeShap:
-    """Exact TreeSHAP values of a LightGBM booster, as ``booster.predict(X, pred_contrib=True)``.
+    """Exact TreeSHAP values of a LightGBM model, equal to ``booster.predict(X, pred_contrib=True)``.
 
     Parameters
     ----------
-    booster : lightgbm.Booster
-        A binary or regression model (one output per row).
+    model : lightgbm.Booster or fitted lightgbm.LGBMModel
+        Any model LightGBM makes (any objective, boosting type and number of classes), trained,
+        early stopped, continued, or loaded from a file or string.
+    start_iteration : int, default=0
+        First iteration explained, as in ``booster.predict``.
     num_iteration : int, optional
-        Trees to explain, as in ``booster.predict``; default: the best iteration if there is
-        one, else all.
+        Iterations explained, as in ``booster.predict``: ``None`` means the best iteration when
+        there is one and ``start_iteration <= 0``, else all; ``<= 0`` means all from
+        ``start_iteration`` on.
     n_jobs : int, default=2
-        Threads, each explaining a share of the trees.
+        Threads that share the rows; -1: one per core.
 
     Examples
     --------
@@ -234,126 +66,133 @@ class FastTreeShap:
     >>> booster = lightgbm.train({"objective": "binary", "num_leaves": 7, "verbose": -1},
     ...                          lightgbm.Dataset(X, y), num_boost_round=20)
     >>> fast = FastTreeShap(booster).pred_contrib(X)
-    >>> bool(np.allclose(fast, booster.predict(X, pred_contrib=True), atol=1e-9))
+    >>> bool(np.allclose(fast, booster.predict(X, pred_contrib=True), rtol=0, atol=1e-9))
     True
     """
 
-    def __init__(self, booster, *, num_iteration: int | None = None, n_jobs: int = 2):
-        self.booster = booster
+    def __init__(self, model, *, start_iteration: int = 0, num_iteration: int | None = None, n_jobs: int = 2):
+        self.booster = _booster_of(model)
+        self.start_iteration = start_iteration
+        self.num_iteration = num_iteration
         self.n_jobs = n_jobs
-        if num_iteration is None or num_iteration <= 0:
-            num_iteration = booster.best_iteration or None
-        dump = booster.dump_model(num_iteration=num_iteration)
-        if dump.get("num_tree_per_iteration", 1) != 1:
-            raise ValueError("fast TreeSHAP explains models with one output (binary, regression), "
-                             f"not {dump['num_tree_per_iteration']} trees an iteration")
-        if "\nis_linear=1" in booster.model_to_string(num_iteration=num_iteration):
-            raise ValueError("fast TreeSHAP does not explain linear trees: use booster.predict(X, pred_contrib=True)")
-        self.n_features = len(dump["feature_names"])
-        self._structures = [info["tree_structure"] for info in dump["tree_info"]]
-        self._classes = _GlobalClasses(self._structures, self.n_features)
+        if num_iteration is None:  # Booster.predict's own reading of None
+            num_iteration = self.booster.best_iteration if start_iteration <= 0 else -1
+        self._num_iteration = num_iteration
+        full = parse_model(self.booster.model_to_string(num_iteration=-1))
+        if full.is_linear:
+            raise ValueError("LightGBM cannot explain linear trees (linear_tree=True): neither "
+                             "pred_contrib nor this explainer gives SHAP values for them")
+        first, last = iteration_range(full.num_iterations, start_iteration, num_iteration)
+        per_iteration = full.num_tree_per_iteration
+        self._model = ModelArrays(full.trees[first * per_iteration:last * per_iteration], per_iteration,
+                                  full.n_features, full.feature_names, False)
+        self.n_features = full.n_features
+        self._fallback = None
+        try:
+            self._classes = FeatureClasses(self._model)
+        except ValueError as error:  # a hand-edited model; LightGBM itself never makes one
+            self._fallback = str(error)
+            return
+        width = self._classes.features.size + 1  # compact: the used features, then the base
+        self._plans = [plan_tree(tree, self._classes, (i % per_iteration) * width)
+                       for i, tree in enumerate(self._model.trees)]
 
-    def pred_contrib(self, X) -> np.ndarray:
-        """Contributions (n_rows, n_features + 1) in the model's raw score; last column: base value."""
-        matrix = np.ascontiguousarray(_numeric_matrix(self.booster, X))
-        if matrix.shape[1] != self.n_features:
-            raise ValueError(f"X has {matrix.shape[1]} features; the model was trained on {self.n_features}")
-        codes, n_categories = self._classes.encode(matrix)
-        rows, distinct = _distinct_columns(codes)
-        unique_codes = np.ascontiguousarray(codes[:, rows])
-        del codes
-        trees = [_parse_tree(structure, self._classes, n_categories) for structure in self._structures]
-        shares = np.array_split(np.arange(len(trees)), max(1, min(self.n_jobs, len(trees))))
-        with ThreadPoolExecutor(len(shares)) as pool:
-            parts = list(pool.map(lambda share: _explain_trees([trees[t] for t in share], unique_codes,
-                                                               self.n_features), shares))
-        total = np.sum(parts, axis=0)
-        return np.ascontiguousarray(total.T[distinct])
+    def pred_contrib(self, X):
+        """Contributions in the model's raw score, shaped as ``pred_contrib`` shapes them.
 
+        Parameters
+        ----------
+        X : array-like, DataFrame or scipy.sparse matrix
+            Rows to explain, with the model's features.
 
-def _distinct_columns(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One representative column index per distinct column of ``codes``, and each column's group."""
-    key = _mixed_radix(codes[f] for f in range(codes.shape[0]))
-    groups, uniques = pd.factorize(key)
-    first = np.empty(len(uniques), dtype=np.int64)
-    first[groups[::-1]] = np.arange(groups.size - 1, -1, -1)
-    return first, groups
+        Returns
+        -------
+        ndarray (n_rows, n_classes * (n_features + 1)), or for sparse input a sparse matrix of
+        the same format (a list of them, one per class, for multiclass models). The last
+        column of each class is its base value (the trees' expected value).
+        """
+        kind, data = _read_input(self.booster, X)
+        if kind == "other" or self._fallback is not None:
+            reason = self._fallback or f"input of type {type(X).__name__} is read by LightGBM only"
+            warnings.warn(f"fast TreeSHAP: {reason}; answered by booster.predict(pred_contrib=True)",
+                          ContribFallbackWarning, stacklevel=2)
+            return self.booster.predict(X, pred_contrib=True, start_iteration=self.start_iteration,
+                                        num_iteration=self._num_iteration)
+        if data.shape[1] != self.n_features:
+            raise ValueError(f"the number of features in X ({data.shape[1]}) is not the number the model "
+                             f"was trained with ({self.n_features})")
+        used = self._classes.features
+        if kind == "dense":
+            columns = np.asarray(data[:, used], dtype=np.float64)
+        else:
+            columns = data.tocsc()[:, used].toarray().astype(np.float64, copy=False)
+        codes = self._classes.encode(columns, sparse=kind != "dense")
+        n_classes = self._model.num_tree_per_iteration
+        jobs = (os.cpu_count() or 1) if self.n_jobs == -1 else max(1, int(self.n_jobs))
+        if codes.shape[0] == 0:
+            compact = np.zeros((0, n_classes * (used.size + 1)))
+        else:
+            # imported here, not above: compiling tools (numba) load only when rows are explained
+            from vsvrisk.explain._engine import explain
 
-
-def _mixed_radix(columns) -> np.ndarray:
-    key, bound = None, 1
-    for column in columns:
-        n = int(column.max(initial=0)) + 1
-        if key is None:
-            key, bound = column.astype(np.int64), n
-            continue
-        if bound * n >= _KEY_LIMIT:
-            key, uniques = pd.factorize(key)
-            bound = len(uniques)
-        key = key * n + column
-        bound *= n
-    return key
-
-
-def _explain_trees(trees: list, codes: np.ndarray, n_features: int) -> np.ndarray:
-    """Sum of the trees' contributions for each column of ``codes``: (n_features + 1, n)."""
-    n = codes.shape[1]
-    out = np.zeros((n_features + 1, n))
-    for tree in trees:
-        out[-1] += tree.expected_value
-        if not tree.features:
-            continue
-        classes = [lut[codes[f]] for f, lut in zip(tree.features, tree.luts)]
-        key = _mixed_radix(classes)
-        pattern_of_row, patterns = pd.factorize(key)
-        first = np.empty(len(patterns), dtype=np.int64)
-        first[pattern_of_row] = np.arange(n)
-        pattern_classes = [c[first] for c in classes]
-        contributions = np.zeros((len(tree.features), len(patterns)))
-        for leaf in tree.leaves:
-            d = leaf.features.size
-            if d == 0:
-                continue
-            leaf_code = np.zeros(len(patterns), dtype=np.int32 if d < 31 else np.int64)
-            for j, (p, satisfied) in enumerate(zip(leaf.features, leaf.satisfied)):
-                leaf_code |= satisfied[pattern_classes[p]].astype(leaf_code.dtype) << j
-            present, code_of_pattern = _distinct_small(leaf_code, d)
-            bits = ((present[:, None] >> np.arange(d)) & 1).astype(np.float64)
-            table = np.ascontiguousarray(_leaf_contributions(leaf, bits).T)
-            for j, p in enumerate(leaf.features):
-                contributions[p] += table[j][code_of_pattern]
-        for p, f in enumerate(tree.features):
-            out[f] += contributions[p][pattern_of_row]
-    return out
+            compact = explain(self._plans, self._classes, codes, n_classes, jobs)
+        # the compact columns (per class: used features, base) in pred_contrib's layout
+        width = self.n_features + 1
+        targets = np.concatenate([k * width + np.append(used, self.n_features) for k in range(n_classes)])
+        if kind == "dense":
+            values = np.zeros((compact.shape[0], n_classes * width))
+            values[:, targets] = compact
+            return values
+        return _as_sparse(compact, targets, kind, data.dtype, n_classes, width)
 
 
-def _distinct_small(codes: np.ndarray, d: int) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct values of ``codes`` (``d``-bit integers) and each one's index among them;
-    a dense table instead of sorting while 2**d is small."""
-    if d > 20:
-        index, present = pd.factorize(codes)
-        return np.asarray(present), index
-    seen = np.zeros(1 << d, dtype=bool)
-    seen[codes] = True
-    present = np.flatnonzero(seen)
-    position = np.zeros(1 << d, dtype=np.int32)
-    position[present] = np.arange(present.size, dtype=np.int32)
-    return present, position[codes]
+def _booster_of(model):
+    booster = getattr(model, "booster_", model)  # a fitted LGBMModel raises if not fitted
+    if not hasattr(booster, "model_to_string"):
+        raise TypeError(f"expected a lightgbm.Booster or a fitted LightGBM estimator, got {type(model).__name__}")
+    return booster
 
 
-def _numeric_matrix(booster, X) -> np.ndarray:
-    """The float matrix LightGBM predicts on (category codes as the model learnt them)."""
+def _read_input(booster, X):
+    """('dense', float ndarray), ('csr' | 'csc', sparse matrix) or ('other', None), as predict reads X."""
     if isinstance(X, pd.DataFrame):
         from vsvrisk._compat import lightgbm_data_from_pandas
 
-        return lightgbm_data_from_pandas(X, booster.pandas_categorical)
-    return np.asarray(X, dtype=np.float64)
+        return "dense", lightgbm_data_from_pandas(X, booster.pandas_categorical)
+    if isinstance(X, (scipy.sparse.csr_matrix, scipy.sparse.csc_matrix)):
+        kind = "csr" if isinstance(X, scipy.sparse.csr_matrix) else "csc"
+        return kind, X if X.dtype in (np.float32, np.float64) else X.astype(np.float64)
+    if scipy.sparse.issparse(X):  # predict turns any other sparse input into a csr_matrix
+        return _read_input(booster, scipy.sparse.csr_matrix(X))
+    if isinstance(X, list):
+        X = np.array(X)
+    if isinstance(X, np.ndarray):
+        if X.ndim != 2:
+            raise ValueError(f"X must be 2-dimensional, got {X.ndim} dimension(s)")
+        # predict passes float32 and float64 on as they are and turns anything else into float32
+        return "dense", X if X.dtype in (np.float32, np.float64) else X.astype(np.float32)
+    return "other", None
 
 
-def fast_pred_contrib(booster, X, *, num_iteration: int | None = None, n_jobs: int = 2) -> np.ndarray:
-    """Exact TreeSHAP values of a LightGBM booster, equal to ``booster.predict(X, pred_contrib=True)``.
+def _as_sparse(compact: np.ndarray, targets: np.ndarray, kind: str, dtype, n_classes: int, width: int):
+    """``pred_contrib``'s answer to sparse input: the input's format and float type, one matrix
+    per class (a list for multiclass models), built without a dense (rows x features) step."""
+    build = scipy.sparse.csr_matrix if kind == "csr" else scipy.sparse.csc_matrix
+    per_class = compact.shape[1] // n_classes
+    matrices = []
+    for k in range(n_classes):
+        block = scipy.sparse.coo_matrix(compact[:, k * per_class:(k + 1) * per_class].astype(dtype, copy=False))
+        matrix = build((block.data, (block.row, targets[k * per_class + block.col] - k * width)),
+                       shape=(compact.shape[0], width))
+        matrix.eliminate_zeros()
+        matrices.append(matrix)
+    return matrices[0] if n_classes == 1 else matrices
 
-    Shorthand for ``FastTreeShap(booster, num_iteration=..., n_jobs=...).pred_contrib(X)``.
+
+def fast_pred_contrib(model, X, *, start_iteration: int = 0, num_iteration: int | None = None, n_jobs: int = 2):
+    """Exact TreeSHAP values of a LightGBM model, equal to ``booster.predict(X, pred_contrib=True)``.
+
+    Shorthand for ``FastTreeShap(model, start_iteration=..., num_iteration=..., n_jobs=...).pred_contrib(X)``.
 
     Examples
     --------
@@ -366,4 +205,5 @@ def fast_pred_contrib(booster, X, *, num_iteration: int | None = None, n_jobs: i
     >>> fast_pred_contrib(booster, X).shape
     (1000, 3)
     """
-    return FastTreeShap(booster, num_iteration=num_iteration, n_jobs=n_jobs).pred_contrib(X)
+    return FastTreeShap(model, start_iteration=start_iteration, num_iteration=num_iteration,
+                        n_jobs=n_jobs).pred_contrib(X)

@@ -1,0 +1,144 @@
+"""Each input value as its *class*: what every split of the model can tell about it, and no more.
+
+Two values in the same class go the same way at every node of every tree, so the model
+cannot tell them apart; the SHAP values are computed per class. The classes follow LightGBM's
+``Tree::NumericalDecision`` and ``Tree::CategoricalDecision`` (``include/LightGBM/tree.h``):
+
+- **numerical** feature with sorted thresholds ``t_0 < ... < t_{T-1}`` (over all trees): a
+  non-missing value ``x`` has class ``2 * i + z``, with ``i`` the number of thresholds below
+  ``x`` (so ``x <= t_k`` exactly when ``i <= k``) and ``z`` whether ``x`` is zero to LightGBM
+  (``|x| <= kZeroThreshold``, the float ``1e-35f``, for zero-as-missing); NaN has class ``2T + 2``.
+  Dense input is read as LightGBM's dense readers do (``RowPairFunctionFromDenseMatrix``): a
+  value with ``|x| <= kZeroThreshold`` is passed on as exactly 0.0. Sparse input passes its stored
+  values on unchanged (``RowFunctionFromCSR``), so there ``i`` is taken from ``x`` itself.
+- **categorical** feature: class 0 for every value that goes right at every split (NaN, a value
+  that casts to a negative ``int``, one outside ``int``'s range, and a category that no split
+  names), and ``1 + k`` for the ``k``-th category named by some split. The cast truncates
+  (``static_cast<int>``): -0.5 is category 0 and 2.7 is category 2. Outside ``int``'s range the
+  cast gives ``INT_MIN`` on x86-64 (and saturates on ARM), which goes right: class 0 either way,
+  checked against LightGBM in the tests.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vsvrisk.explain._lgbm_model import MISSING_NAN, MISSING_ZERO, ModelArrays
+
+#: LightGBM's kZeroThreshold (include/LightGBM/meta.h): the double nearest the float 1e-35f.
+ZERO_THRESHOLD = float(np.float32(1e-35))
+_INT_LIMIT = 2.0**31  # values at or beyond this do not fit LightGBM's int cast
+_DENSE_CATEGORY_TABLE = 1 << 22  # above this category code, look categories up by search
+
+
+class FeatureClasses:
+    """The classes of every feature the trees split on.
+
+    Parameters
+    ----------
+    model : ModelArrays
+        The trees explained.
+
+    Attributes
+    ----------
+    features : ndarray of int
+        The model's feature indices that some tree splits on; column ``j`` of :meth:`encode`'s
+        result is feature ``features[j]``.
+    categorical : ndarray of bool
+        Per used feature, whether its splits are categorical.
+    n_classes : ndarray of int
+        Per used feature, its number of classes.
+    """
+
+    def __init__(self, model: ModelArrays):
+        kinds, thresholds, categories = {}, {}, {}
+        for tree in model.trees:
+            for node, feature in enumerate(tree.split_feature):
+                feature = int(feature)
+                categorical = tree.is_categorical(node)
+                if kinds.setdefault(feature, categorical) != categorical:
+                    raise ValueError(f"feature {feature} has both numerical and categorical splits")
+                if categorical:
+                    categories.setdefault(feature, set()).update(tree.categories(node).tolist())
+                else:
+                    thresholds.setdefault(feature, set()).add(float(tree.threshold[node]))
+        self.features = np.array(sorted(kinds), dtype=np.int64)
+        self.column = {int(f): j for j, f in enumerate(self.features)}
+        self.categorical = np.array([kinds[f] for f in self.features], dtype=bool)
+        self.values = [np.array(sorted(categories[f] if kinds[f] else thresholds[f]),
+                                dtype=np.int64 if kinds[f] else np.float64) for f in self.features]
+        self.n_classes = np.array([v.size + 1 if c else 2 * v.size + 3
+                                   for v, c in zip(self.values, self.categorical)], dtype=np.int64)
+
+    def encode(self, columns: np.ndarray, *, sparse: bool = False) -> np.ndarray:
+        """Classes (n_rows, n_used_features) int32 of the used features' values.
+
+        ``columns`` holds the used features' values, one column each (float64). ``sparse``:
+        the values came from a sparse matrix (stored values are not rounded to zero).
+        """
+        codes = np.empty(columns.shape, dtype=np.int32)
+        for j in range(columns.shape[1]):
+            x = columns[:, j]
+            if self.categorical[j]:
+                codes[:, j] = _category_classes(x, self.values[j])
+                continue
+            zero = np.abs(x) <= ZERO_THRESHOLD
+            compared = np.where(zero, 0.0, x) if not sparse else x
+            interval = np.searchsorted(self.values[j], compared, side="left")
+            codes[:, j] = np.where(np.isnan(x), self.n_classes[j] - 1, 2 * interval + zero)
+        return codes
+
+    def tree_classes(self, tree, column: int, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The classes one tree can tell apart on one feature, and where its nodes send them.
+
+        Returns ``lut`` (global class -> tree class, int32) and ``left`` (n_tree_classes,
+        len(nodes)): whether each tree class goes left at each of the tree's ``nodes`` on the
+        feature. A numerical feature's tree classes are ``2 * i + z`` as the global ones, with
+        ``i`` counted over this tree's thresholds only, and NaN last.
+        """
+        if self.categorical[column]:
+            left = np.zeros((self.n_classes[column], nodes.size), dtype=bool)
+            for i, node in enumerate(nodes):
+                left[1:, i] = np.isin(self.values[column], tree.categories(node))
+            return np.arange(self.n_classes[column], dtype=np.int32), left
+        thresholds = self.values[column]
+        at = np.searchsorted(thresholds, tree.threshold[nodes])  # each node's global threshold index
+        mine = np.unique(at)
+        interval, zero = np.divmod(np.arange(self.n_classes[column]), 2)
+        lut = 2 * np.searchsorted(mine, interval, side="left") + zero
+        lut[-1] = 2 * mine.size + 2  # NaN
+        n_tree = 2 * mine.size + 3
+        interval, zero = np.divmod(np.arange(n_tree), 2)
+        nan = np.arange(n_tree) == n_tree - 1
+        zero_interval = np.searchsorted(thresholds, 0.0, side="left")
+        left = np.empty((n_tree, nodes.size), dtype=bool)
+        for i, node in enumerate(nodes):
+            k = int(np.searchsorted(mine, at[i]))
+            left[:, i] = interval <= k  # x <= threshold: at most k of this tree's thresholds below x
+            missing_type, default_left = tree.missing_type(node), tree.default_left(node)
+            if missing_type == MISSING_ZERO:
+                left[(zero == 1) & ~nan, i] = default_left
+            # NaN is routed by default where missing is NaN; elsewhere it is read as 0.0 first
+            # (and 0.0 is missing where missing is Zero).
+            if missing_type in (MISSING_NAN, MISSING_ZERO):
+                left[-1, i] = default_left
+            else:
+                left[-1, i] = zero_interval <= at[i]
+        return lut.astype(np.int32), left
+
+
+def _category_classes(x: np.ndarray, categories: np.ndarray) -> np.ndarray:
+    """Class 0 (right everywhere) or 1 + the position of the category among ``categories``."""
+    with np.errstate(invalid="ignore"):
+        valid = (x > -1.0) & (x < _INT_LIMIT)  # NaN fails both; -0.5 truncates to 0
+    code = np.where(valid, np.trunc(np.where(valid, x, 0.0)), 0.0).astype(np.int64)
+    if categories.size == 0:
+        return np.zeros(x.size, dtype=np.int32)
+    if categories[-1] < _DENSE_CATEGORY_TABLE:
+        # one slot past the largest category stands for every code above it (class 0)
+        table = np.zeros(int(categories[-1]) + 2, dtype=np.int32)
+        table[categories] = np.arange(1, categories.size + 1, dtype=np.int32)
+        return np.where(valid, table[np.minimum(code, table.size - 1)], 0).astype(np.int32)
+    position = np.searchsorted(categories, code)
+    found = (position < categories.size) & (categories[np.minimum(position, categories.size - 1)] == code)
+    return np.where(valid & found, position + 1, 0).astype(np.int32)
