@@ -239,7 +239,7 @@ def audit(
     run: Annotated[str, typer.Option(help="Training run id (vsvrisk train prints it), e.g. --run 3ffaa558")],
     out: Annotated[Path, typer.Option(help="Output folder for audit.csv, audit.html and manifest.json, e.g. --out out/audit")],
     data: Annotated[Optional[Path], typer.Option(help="Cohort with known vsv and migration background to audit; default: the run's evaluation cohort, e.g. --data cohort-2019.parquet")] = None,
-    n_boot: Annotated[int, typer.Option(min=0, help="Bootstrap samples for the intervals of the group metrics (0: no intervals), e.g. --n-boot 200")] = 100,
+    n_boot: Annotated[int, typer.Option(min=0, help="Bootstrap replicates for the intervals of the group metrics (0: no intervals), e.g. --n-boot 200")] = 1000,
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists, e.g. --overwrite")] = False,
 ) -> None:
     """Whom the model is unfair to: calibration, AUC and selection per group, flagged outside 0.8-1.25.

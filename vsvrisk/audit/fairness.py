@@ -16,17 +16,20 @@ selection rate *should* differ where risk differs (wealth is a predictor by desi
 different base rates no calibrated model can also equalise TPR and FPR.
 
 **Resampling units.** The intervals of ROC-AUC, selection rate, TPR and FPR are a bootstrap over
-*resampling units* instead of persons: within every cell of a table (sector x its
-characteristics) the persons are shuffled and dealt into at most 100 units, and a replicate draws
-as many units as the table has, with replacement. For random units this estimates the same
-variance as resampling persons (the random-groups method); a cell of at most 100 persons is
-still resampled person by person. Units make the bootstrap cheap: every metric of a replicate is
-a function of a few sums over units (the AUC through the count of correctly ranked pairs between
-every two units), so 1,000 replicates of every table over 1.5 million persons take seconds
-(:mod:`vsvrisk.audit._group_bootstrap`; figure in ``experiments/README.md``, ``bench_audit.py``).
-fairlearn's ``MetricFrame`` computed the same statistics over the same units, one replicate at a
-time, about 16 s a replicate at national size; the tests hold the two to each other. Point
-estimates are those of the persons, exactly.
+*resampling units* that stand in for persons: within every cell of a table (sector x its
+characteristics) the persons are shuffled and dealt into at most 100 units; a replicate draws, in
+every cell, as many of its units as it has, with replacement, and gives the cell a multinomial
+share of the persons, as a bootstrap over persons would. For random units within a cell this
+estimates the same variance as resampling persons (the random-groups method); a cell of at most
+100 persons is resampled person by person. Units make the bootstrap cheap: every metric of a
+replicate is a function of a few sums over units (the AUC through the count of correctly ranked
+pairs between every two units), so 1,000 replicates of every table over 1.5 million persons take
+seconds (:mod:`vsvrisk.audit._group_bootstrap`; figure in ``experiments/README.md``,
+``bench_audit.py``). Point estimates are those of the persons, exactly. (The former
+implementation, fairlearn's ``MetricFrame``, resampled the units of all cells together, about 16 s
+a replicate at national size; a unit of a large cell then moved thousands of persons of one
+sector at once, and the intervals of the ``all`` rows came out several times too wide. Within a
+sector both give the same intervals; the tests hold the audit to a bootstrap over persons.)
 """
 
 from __future__ import annotations

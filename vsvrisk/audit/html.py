@@ -185,7 +185,7 @@ def render_audit_html(result, facts: Mapping[str, Any] | None = None, *, title: 
         notes.append(f"Pairs of characteristics left out because a cell has fewer than {settings['min_cell_size']:,} "
                      f"persons: {', '.join(result.skipped)}.")
     made = [*(facts or {}).items(), ("References", ", ".join(f"{k} = {v}" for k, v in result.references.items())),
-            ("Bootstrap samples (MetricFrame)", settings["n_boot"]), ("Seed", settings["random_state"]),
+            ("Bootstrap replicates", settings["n_boot"]), ("Seed", settings["random_state"]),
             ("Disclosure threshold", settings["threshold"])]
     sections += [f'<p class="note">{escape(" ".join(notes))}</p>', "<h2>How this was made</h2>", _facts(made)]
     return _page(title, sections)
