@@ -19,10 +19,25 @@ except ImportError:  # pragma: no cover
 
 # scikit-learn's parameter validation and fit context are private but are what its own
 # estimators use (STYLE.md: declare constraints, check them with _validate_params). Can go
-# when scikit-learn makes them public.
-from sklearn.base import _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_feature_names_in
+# when scikit-learn makes them public. They are imported on first use (PEP 562), not with this
+# module: the command line imports it for its error classes and must start in a blink, without
+# scikit-learn.
+_SKLEARN_PRIVATE = {
+    "_fit_context": "sklearn.base",
+    "Interval": "sklearn.utils._param_validation",
+    "StrOptions": "sklearn.utils._param_validation",
+    "_check_feature_names_in": "sklearn.utils.validation",
+}
+
+
+def __getattr__(name: str):
+    if name in _SKLEARN_PRIVATE:
+        from importlib import import_module
+
+        value = getattr(import_module(_SKLEARN_PRIVATE[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 

@@ -14,15 +14,40 @@ outputs all-or-nothing, and record what they did. No library package imports thi
 for notebooks.
 """
 
-from vsvrisk.cohorts import load_training_data
-from vsvrisk.config import default_config
-from vsvrisk.runs.allocation import allocate_run
-from vsvrisk.runs.audit import audit_run
-from vsvrisk.runs.card import card_run
-from vsvrisk.runs.explanation import explain_run
-from vsvrisk.runs.impact import impact_run
-from vsvrisk.runs.training import COMPARE_METRICS, TrainRun, compare_runs, train, write_comparison
-from vsvrisk.tracking import load_model, load_spec
+# Each workflow is imported when it is first used (PEP 562), not with the package: a command
+# imports only what it runs, and the command line answers help and bad input without loading
+# the modelling stack.
+_HOMES = {
+    "load_training_data": "vsvrisk.cohorts",
+    "default_config": "vsvrisk.config",
+    "allocate_run": "vsvrisk.runs.allocation",
+    "audit_run": "vsvrisk.runs.audit",
+    "card_run": "vsvrisk.runs.card",
+    "explain_run": "vsvrisk.runs.explanation",
+    "impact_run": "vsvrisk.runs.impact",
+    "COMPARE_METRICS": "vsvrisk.runs.training",
+    "TrainRun": "vsvrisk.runs.training",
+    "compare_runs": "vsvrisk.runs.training",
+    "train": "vsvrisk.runs.training",
+    "write_comparison": "vsvrisk.runs.training",
+    "load_model": "vsvrisk.tracking",
+    "load_spec": "vsvrisk.tracking",
+}
+
+
+def __getattr__(name: str):
+    if name in _HOMES:
+        from importlib import import_module
+
+        value = getattr(import_module(_HOMES[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOMES])
+
 
 __all__ = [
     "COMPARE_METRICS",
