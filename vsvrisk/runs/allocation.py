@@ -73,20 +73,36 @@ def _regional_drivers(model, cohort: pd.DataFrame, threshold: int) -> pd.DataFra
     })
 
 
-def _model_refit_need(spec, train: pd.DataFrame, cohort: pd.DataFrame, scenario, count: int, seed: int,
-                      progress) -> np.ndarray:
-    """Need per region from ``count`` refits of the model on bootstrap samples of its training cohort."""
+def _refit_need(spec, train: pd.DataFrame, rows: np.ndarray, random_state: int, cohort: pd.DataFrame,
+                scenario) -> np.ndarray:
+    """Need per region from the model refitted on the training rows ``rows`` (a bootstrap sample)."""
     from vsvrisk.allocate import need_from_predictions
     from vsvrisk.models import RiskModel
 
+    refit = RiskModel.from_spec(spec).set_params(random_state=random_state).fit(train.iloc[rows])
+    scored = cohort.assign(p=refit.predict_risk(cohort).to_numpy())
+    return need_from_predictions(scored, "p", scenario)["need"].to_numpy()
+
+
+def _model_refit_need(spec, train: pd.DataFrame, cohort: pd.DataFrame, scenario, count: int, seed: int,
+                      progress, n_jobs: int | None = None) -> np.ndarray:
+    """Need per region from ``count`` refits of the model on bootstrap samples of its training cohort.
+
+    The refits run through joblib (``n_jobs``, and the backend of the caller's
+    ``joblib.parallel_config``: processes here, a Dask or Ray cluster where one is configured).
+    Each is seeded on its own and its sample is drawn in refit order, so the numbers are the
+    same whatever runs them, in whatever order they finish.
+    """
+    from joblib import Parallel, delayed
+
     rng = np.random.default_rng([seed, 1])
+    tasks = (delayed(_refit_need)(spec, train, rng.integers(0, len(train), size=len(train)), spec.seed + k + 1,
+                                  cohort, scenario) for k in range(count))
     replicates = np.empty((count, 40))
-    for k in range(count):
-        progress(f"model refit {k + 1} of {count}")
-        sample = train.iloc[rng.integers(0, len(train), size=len(train))]
-        refit = RiskModel.from_spec(spec).set_params(random_state=spec.seed + k + 1).fit(sample)
-        scored = cohort.assign(p=refit.predict_risk(cohort).to_numpy())
-        replicates[k] = need_from_predictions(scored, "p", scenario)["need"].to_numpy()
+    progress(f"model refits (0 of {count} done)")
+    for k, need in enumerate(Parallel(n_jobs=n_jobs, return_as="generator")(tasks)):
+        replicates[k] = need
+        progress(f"model refits ({k + 1} of {count} done)")
     return replicates
 
 
@@ -169,7 +185,7 @@ def allocate_run(
             if train is None:
                 raise ConfigError("n_model_refits needs the model's training data, which is not found: set it to 0")
             model_replicates = _model_refit_need(spec, train, cohort, settings.scenario,
-                                                 settings.n_model_refits, settings.seed, step)
+                                                 settings.n_model_refits, settings.seed, step, settings.n_jobs)
 
     step("applying the rules")
     allocation = allocate(need_per_region, rules, previous)
