@@ -1,6 +1,7 @@
 """Evaluation of predicted risks: metrics per sector, region and group; distance to truth."""
 
 from vsvrisk.evaluate.metrics import (
+    calibration_intercept,
     calibration_intercept_slope,
     classification_metrics,
     need_shares,
@@ -14,6 +15,7 @@ __all__ = [
     "evaluate_predictions",
     "grouped_cross_validation",
     "out_of_time",
+    "calibration_intercept",
     "calibration_intercept_slope",
     "classification_metrics",
     "need_shares",
