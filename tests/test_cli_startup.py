@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 HEAVY = ("pandas", "sklearn", "mlflow", "lightgbm", "scipy", "matplotlib", "shap", "pandera", "pyarrow", "statsmodels")
 
 
@@ -29,8 +31,10 @@ def test_importing_the_command_line_imports_nothing_heavy():
     ["--help"], ["audit", "--help"], ["frobnicate"], ["synth", "--out", "x.xlsx"],
     ["train", "--config", "missing.yaml"], ["allocate", "--config", "missing.yaml", "--out", "o", "--need", "n.csv"],
     ["explain", "--run", "abc", "--out", "o", "--compare", "29"], ["audit", "--run", "abc", "--out", "."],
+    ["allocate", "--config", str(CONFIGS / "allocation-2026.yaml"), "--out", "o"],
 ], ids=["the help", "a command's help", "an unknown command", "a bad output suffix", "a missing model spec",
-        "a missing allocation config", "one region to compare", "an existing output folder"])
+        "a missing allocation config", "one region to compare", "an existing output folder",
+        "allocate with neither --need nor --run"])
 def test_help_and_bad_input_are_answered_without_the_modelling_stack(arguments, tmp_path):
     code = ("import contextlib, io, os\n"
             f"os.chdir({str(tmp_path)!r})\n"

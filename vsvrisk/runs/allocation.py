@@ -11,11 +11,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from vsvrisk._atomic import refuse_existing
 from vsvrisk.exceptions import ConfigError
+
+if TYPE_CHECKING:  # pandas is imported when a run needs it: bad options are refused at once
+    import pandas as pd
 
 __all__ = ["allocate_run"]
 
@@ -62,6 +66,8 @@ def _drift_warnings(train: pd.DataFrame | None, cohort: pd.DataFrame) -> list[st
 
 def _regional_drivers(model, cohort: pd.DataFrame, threshold: int) -> pd.DataFrame:
     """Per region, how much each variable moves its need share away from its population share."""
+    import pandas as pd
+
     from vsvrisk.explain import aggregate_shap, regional_decomposition
 
     table = regional_decomposition(aggregate_shap(model, cohort, sample_size=0), threshold=threshold)
@@ -141,6 +147,13 @@ def allocate_run(
         The output folder. Drift warnings (a characteristic whose population stability index
         against the training cohort is above 0.2) are in the manifest's ``extra``.
     """
+    step = progress or (lambda message: None)
+    out = Path(out)
+    if (need is None) == (run_id is None):
+        raise ConfigError("give either --need FILE or --run RUN_ID (with or without --data), not both or neither")
+    if data is not None and run_id is None:
+        raise ConfigError("--data needs --run: the cohort is scored with a model run")
+    refuse_existing(out, overwrite=overwrite)  # before any work is done, and before the imports
     from vsvrisk.allocate import (
         allocate,
         allocation_intervals,
@@ -152,13 +165,6 @@ def allocate_run(
     )
     from vsvrisk.report import build_manifest, write_allocation_outputs
 
-    step = progress or (lambda message: None)
-    out = Path(out)
-    if (need is None) == (run_id is None):
-        raise ConfigError("give either --need FILE or --run RUN_ID (with or without --data), not both or neither")
-    if data is not None and run_id is None:
-        raise ConfigError("--data needs --run: the cohort is scored with a model run")
-    refuse_existing(out, overwrite=overwrite)  # before any work is done
     settings = load_allocation_config(config)
     rules = settings.rules()
     previous = read_previous_allocation(settings.previous) if settings.previous is not None else None
