@@ -5,6 +5,8 @@ Each shim tests for the feature, not the version number, and says when it can go
 
 from __future__ import annotations
 
+from vsvrisk._lazy import lazy_names
+
 # typer 0.2x vendors click as ``typer._click``; its usage errors (bad option value, missing
 # option, unknown command) derive from that copy, not from the ``click`` package. Older typer
 # used click itself. Can go when typer exposes its ClickException publicly.
@@ -28,17 +30,7 @@ _SKLEARN_PRIVATE = {
     "StrOptions": "sklearn.utils._param_validation",
     "_check_feature_names_in": "sklearn.utils.validation",
 }
-
-
-def __getattr__(name: str):
-    if name in _SKLEARN_PRIVATE:
-        from importlib import import_module
-
-        value = getattr(import_module(_SKLEARN_PRIVATE[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+__getattr__, __dir__ = lazy_names(__name__, _SKLEARN_PRIVATE)
 
 
 def lightgbm_data_from_pandas(frame, pandas_categorical):

@@ -14,6 +14,8 @@ outputs all-or-nothing, and record what they did. No library package imports thi
 for notebooks.
 """
 
+from vsvrisk._lazy import lazy_names
+
 # Each workflow is imported when it is first used (PEP 562), not with the package: a command
 # imports only what it runs, and the command line answers help and bad input without loading
 # the modelling stack.
@@ -33,21 +35,7 @@ _HOMES = {
     "load_model": "vsvrisk.tracking",
     "load_spec": "vsvrisk.tracking",
 }
-
-
-def __getattr__(name: str):
-    if name in _HOMES:
-        from importlib import import_module
-
-        value = getattr(import_module(_HOMES[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_HOMES])
-
+__getattr__, __dir__ = lazy_names(__name__, _HOMES)
 
 __all__ = [
     "COMPARE_METRICS",
