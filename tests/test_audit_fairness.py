@@ -55,7 +55,7 @@ def test_the_planted_group_is_flagged_and_no_other(planted):
 
 
 def test_point_estimates_are_those_of_the_persons(planted):
-    # MetricFrame sees resampling units, not persons: the point estimates must not notice.
+    # The audit computes over resampling units, not persons: the point estimates must not notice.
     cohort, p = planted
     frame, p = cohort.iloc[:30_000], p[:30_000]
     result = audit_predictions(frame, p, n_boot=0, top_share=0.4)

@@ -5,6 +5,8 @@ Each shim tests for the feature, not the version number, and says when it can go
 
 from __future__ import annotations
 
+from vsvrisk._lazy import lazy_names
+
 # typer 0.2x vendors click as ``typer._click``; its usage errors (bad option value, missing
 # option, unknown command) derive from that copy, not from the ``click`` package. Older typer
 # used click itself. Can go when typer exposes its ClickException publicly.
@@ -19,11 +21,16 @@ except ImportError:  # pragma: no cover
 
 # scikit-learn's parameter validation and fit context are private but are what its own
 # estimators use (STYLE.md: declare constraints, check them with _validate_params). Can go
-# when scikit-learn makes them public.
-from sklearn.base import _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_feature_names_in
-
+# when scikit-learn makes them public. They are imported on first use (PEP 562), not with this
+# module: the command line imports it for its error classes and must start in a blink, without
+# scikit-learn.
+_SKLEARN_PRIVATE = {
+    "_fit_context": "sklearn.base",
+    "Interval": "sklearn.utils._param_validation",
+    "StrOptions": "sklearn.utils._param_validation",
+    "_check_feature_names_in": "sklearn.utils.validation",
+}
+__getattr__, __dir__ = lazy_names(__name__, _SKLEARN_PRIVATE)
 
 
 def lightgbm_data_from_pandas(frame, pandas_categorical):

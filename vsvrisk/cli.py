@@ -4,6 +4,10 @@ Errors are mapped to exit codes in one place, :func:`main`: a :class:`VsvriskErr
 input) prints ``error: <one line>`` on stderr and exits 2; any other exception is a bug and
 keeps its traceback (exit 1). Commands hold no modelling logic: they parse options, call the
 library, and print.
+
+Help and bad input are answered at once: this module imports typer and nothing heavy (a test
+holds it to that), and each command checks its options, and that its output does not exist yet,
+before it imports what it runs (``experiments/bench_cli.py`` times it).
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from vsvrisk._atomic import refuse_existing
 from vsvrisk._cli_policy import policy_app
 from vsvrisk._compat import CliAbort, CliUsageError
 from vsvrisk._display import print_allocation, print_figures, print_metrics, print_warnings
-from vsvrisk.exceptions import VsvriskError
+from vsvrisk.exceptions import ConfigError, VsvriskError
 
 _HELP = """Regional risk of early school leaving (vsv) and the budget that follows it.
 
@@ -46,6 +51,12 @@ def _root() -> None:
 
     Example: vsvrisk demo
     """
+
+
+def _check_input(option: str, path: Path | None) -> None:
+    # Before the command imports what it runs: a wrong path is answered at once.
+    if path is not None and not path.is_file():
+        raise ConfigError(f"{option} {path}: file not found: check the path")
 
 
 def _expand_multi_value_options(argv: list[str]) -> list[str]:
@@ -77,18 +88,17 @@ def synth(
 
     Example: vsvrisk synth --n-persons 1500000 --school-years 2018 2019 --seed 1 --out cohorts.parquet
     """
-    from rich.console import Console
-
-    from vsvrisk.data import write_person_years
-    from vsvrisk.exceptions import ConfigError
-    from vsvrisk.synth import generate
-
     if truth not in ("nonlinear", "logistic"):
         raise ConfigError(f"--truth must be 'nonlinear' or 'logistic', got '{truth}'")
     if out.suffix.lower() not in (".parquet", ".csv"):
         raise ConfigError(f"--out {out}: the file name must end in .parquet or .csv")
     if out.exists() and not overwrite:
         raise ConfigError(f"--out {out} exists already: choose another path or pass --overwrite")
+    from rich.console import Console
+
+    from vsvrisk.data import write_person_years
+    from vsvrisk.synth import generate
+
     console = Console(stderr=False)
     with console.status("drawing the population"):
         population = generate(n_persons, school_years or [2019], seed, truth=truth, upper_age=upper_age)
@@ -137,6 +147,8 @@ def train(
 
     Example: vsvrisk train --config configs/cbs-replica.yaml --data cohorts.parquet
     """
+    _check_input("--config", config)
+    _check_input("--data", data)
     from rich.console import Console
 
     from vsvrisk import runs, tracking
@@ -215,13 +227,14 @@ def explain(
 
     Example: vsvrisk explain --run 3ffaa558 --out out/explain --compare 29 37
     """
-    from rich.console import Console
-
-    from vsvrisk.exceptions import ConfigError
-    from vsvrisk.runs import explain_run
-
     if compare is not None and len(compare) != 2:
         raise ConfigError(f"--compare takes two region codes (A and B), got {len(compare)}")
+    _check_input("--data", data)
+    refuse_existing(out, overwrite=overwrite)
+    from rich.console import Console
+
+    from vsvrisk.runs import explain_run
+
     console = Console()
     with console.status("explaining") as status:
         folder = explain_run(run, data, out, overwrite=overwrite, compare=tuple(compare) if compare else None,
@@ -247,6 +260,9 @@ def allocate(
 
     Example: vsvrisk allocate --config configs/allocation-2026.yaml --run 3ffaa558 --out report/
     """
+    for option, path in (("--config", config), ("--need", need), ("--data", data)):
+        _check_input(option, path)
+    refuse_existing(out, overwrite=overwrite)
     from rich.console import Console
 
     from vsvrisk import runs
@@ -263,7 +279,7 @@ def audit(
     run: Annotated[str, typer.Option(help="Training run id (vsvrisk train prints it), e.g. --run 3ffaa558")],
     out: Annotated[Path, typer.Option(help="Output folder for audit.csv, audit.html and manifest.json, e.g. --out out/audit")],
     data: Annotated[Optional[Path], typer.Option(help="Cohort with known vsv and migration background to audit; default: the run's evaluation cohort, e.g. --data cohort-2019.parquet")] = None,
-    n_boot: Annotated[int, typer.Option(min=0, help="Bootstrap samples for the intervals of the group metrics (0: no intervals), e.g. --n-boot 200")] = 100,
+    n_boot: Annotated[int, typer.Option(min=0, help="Bootstrap replicates for the intervals of the group metrics (0: no intervals), e.g. --n-boot 200")] = 1000,
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists, e.g. --overwrite")] = False,
     lang: Annotated[str, typer.Option(help="Language of the pages and the workbook: nl (Dutch, the default) or en (English), e.g. --lang en")] = "nl",
 ) -> None:
@@ -271,6 +287,8 @@ def audit(
 
     Example: vsvrisk audit --run 3ffaa558 --out out/audit
     """
+    _check_input("--data", data)
+    refuse_existing(out, overwrite=overwrite)
     from rich.console import Console
 
     from vsvrisk.runs import audit_run
@@ -299,6 +317,9 @@ def impact(
 
     Example: vsvrisk impact --run 3ffaa558 --out out/impact
     """
+    for option, path in (("--config", config), ("--data", data), ("--allocation", allocation)):
+        _check_input(option, path)
+    refuse_existing(out, overwrite=overwrite)
     from rich.console import Console
 
     from vsvrisk.runs import default_config, impact_run
@@ -321,6 +342,7 @@ def card(
 
     Example: vsvrisk card --run 3ffaa558 --out out/card
     """
+    refuse_existing(out, overwrite=overwrite)
     from vsvrisk.runs import card_run
 
     folder = card_run(run, out, overwrite, lang=lang)

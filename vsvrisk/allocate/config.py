@@ -107,6 +107,20 @@ class AllocationConfig(StrictModel):
         "uncertainty on top of sampling uncertainty (0: sampling uncertainty only). Each refit "
         "adds one row of need to the replicates.",
     )
+    n_jobs: int | None = Field(
+        default=None,
+        description="How many model refits run at the same time, through joblib: 1 one after the other, -1 on every "
+        "core; left out, joblib's configuration decides (one at a time unless the caller sets "
+        "joblib.parallel_config, e.g. backend='dask' to use a Dask cluster). The numbers are the "
+        "same whatever runs them. LightGBM's own threads are the model spec's params.n_jobs.",
+    )
+
+    @field_validator("n_jobs")
+    @classmethod
+    def _some_jobs(cls, value: int | None) -> int | None:
+        if value == 0:
+            raise PydanticCustomError("n_jobs", "0 jobs cannot run anything: use 1, -1 (every core) or leave it out")
+        return value
 
     @field_validator("scenario", mode="before")
     @classmethod

@@ -1,7 +1,7 @@
 """Accountability: who the model is unfair to, what each choice costs each region, drift, a card.
 
 - :mod:`~vsvrisk.audit.fairness`: :func:`audit_predictions` (calibration, ROC-AUC, selection,
-  TPR and FPR per group and sector, with fairlearn's ``MetricFrame``, against a reference group).
+  TPR and FPR per group and sector, with bootstrap intervals, against a reference group).
 - :mod:`~vsvrisk.audit.impact`: :func:`impact`: every region's share and
   amount under alternative modelling choices, against the baseline allocation.
 - :mod:`~vsvrisk.audit.drift`: population stability index per feature and the change in

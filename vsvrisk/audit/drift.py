@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from vsvrisk.evaluate import calibration_intercept_slope
+from vsvrisk.evaluate import calibration_intercept
 from vsvrisk.exceptions import ConfigError, SchemaError
 
 __all__ = ["DRIFT_COLUMNS", "population_stability_index", "calibration_change", "drift_report", "drift_warnings"]
@@ -118,8 +118,7 @@ def calibration_change(y_train, p_train, y_scored, p_scored) -> dict[str, float]
     >>> change["change"] > 0.3  # 50% more leavers than predicted: predictions too low
     True
     """
-    train, _ = calibration_intercept_slope(y_train, p_train)
-    scored, _ = calibration_intercept_slope(y_scored, p_scored)
+    train, scored = calibration_intercept(y_train, p_train), calibration_intercept(y_scored, p_scored)
     return {"train": train, "scored": scored, "change": scored - train}
 
 
@@ -198,9 +197,10 @@ def _calibration_rows(train: pd.DataFrame, scored: pd.DataFrame, p_train, p_scor
     y_train, y_scored = train["vsv"].to_numpy(float), scored["vsv"].to_numpy(float)
     parts = [("all", np.ones(len(train), bool), np.ones(len(scored), bool))]
     if "sector" in train and "sector" in scored:
-        for sector in sorted(set(train["sector"].astype(str)) & set(scored["sector"].astype(str))):
-            parts.append((sector, (train["sector"].astype(str) == sector).to_numpy(),
-                          (scored["sector"].astype(str) == sector).to_numpy()))
+        train_sector = train["sector"].astype(str).to_numpy()  # once: a million strings each
+        scored_sector = scored["sector"].astype(str).to_numpy()
+        for sector in sorted(set(train_sector) & set(scored_sector)):
+            parts.append((sector, train_sector == sector, scored_sector == sector))
     rows = []
     for name, in_train, in_scored in parts:
         if not (0 < y_train[in_train].sum() < in_train.sum() and 0 < y_scored[in_scored].sum() < in_scored.sum()):

@@ -15,28 +15,35 @@ rate, TPR and FPR outside the band are listed in ``ratios_outside_band`` but do 
 selection rate *should* differ where risk differs (wealth is a predictor by design), and with
 different base rates no calibrated model can also equalise TPR and FPR.
 
-**MetricFrame at scale.** fairlearn's ``MetricFrame`` turns every row into a Python object
-before each metric call (about 1.4 microseconds per row and argument, again for every bootstrap
-sample: minutes per table at national scale). The audit therefore hands it *resampling units*
-instead of persons: within every cell of a table (sector x its characteristics) the persons are
-shuffled and dealt into at most 100 units, and each metric maps its units back to their persons.
-Point estimates are exact; the bootstrap resamples units, which for random units estimates the
-same variance as resampling persons (the random-groups method), and a cell of at most 100
-persons is still resampled person by person.
+**Resampling units.** The intervals of ROC-AUC, selection rate, TPR and FPR are a bootstrap over
+*resampling units* that stand in for persons: within every cell of a table (sector x its
+characteristics) the persons are shuffled and dealt into at most 100 units; a replicate draws, in
+every cell, as many of its units as it has, with replacement, and gives the cell a multinomial
+share of the persons, as a bootstrap over persons would. For random units within a cell this
+estimates the same variance as resampling persons (the random-groups method); a cell of at most
+100 persons is resampled person by person. Units make the bootstrap cheap: every metric of a
+replicate is a function of a few sums over units (the AUC through the count of correctly ranked
+pairs between every two units), so 1,000 replicates of every table over 1.5 million persons take
+seconds (:mod:`vsvrisk.audit._group_bootstrap`; figure in ``experiments/README.md``,
+``bench_audit.py``). Point estimates are those of the persons, exactly. (The former
+implementation, fairlearn's ``MetricFrame``, resampled the units of all cells together, about 16 s
+a replicate at national size; a unit of a large cell then moved thousands of persons of one
+sector at once, and the intervals of the ``all`` rows came out several times too wide. Within a
+sector both give the same intervals; the tests hold the audit to a bootstrap over persons.)
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from itertools import combinations
 
 import numpy as np
 import pandas as pd
-from fairlearn.metrics import MetricFrame
 from scipy import stats
 
 from vsvrisk.allocate.need import top_share_weights
+from vsvrisk.audit._group_bootstrap import RATED as _RATED
+from vsvrisk.audit._group_bootstrap import UnitTable, deal_units, risk_order
 from vsvrisk.data.codes import GENDERS, MIGRATION_BACKGROUNDS, SECTORS, URBANISATION, WEALTH_GROUPS
 from vsvrisk.evaluate.validation import _wealth_group
 from vsvrisk.exceptions import ConfigError, SchemaError
@@ -50,9 +57,7 @@ CHARACTERISTICS = ("migration_background", "gender", "urbanisation", "wealth_gro
 BAND = (0.8, 1.25)
 _LEVELS = {"migration_background": MIGRATION_BACKGROUNDS, "gender": GENDERS,
            "urbanisation": tuple(str(code) for code in URBANISATION), "wealth_group": WEALTH_GROUPS}
-_RATED = ("roc_auc", "selection_rate", "tpr", "fpr")
 _FAMILY_ERROR = 0.05  # family-wise error of the flag's simultaneous intervals
-_UNITS_PER_CELL = 100
 
 
 @dataclass
@@ -103,66 +108,31 @@ class AuditResult:
         return lines
 
 
-def _roc_auc(y: np.ndarray, p: np.ndarray) -> float:
-    # The Mann-Whitney form (ties count one half), as roc_auc_score, without its per-call checks.
-    positives = y.sum()
-    negatives = len(y) - positives
-    if positives == 0 or negatives == 0:
-        return float("nan")
-    ranks = stats.rankdata(p)
-    return float((ranks[y == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
-
-
-class _Units:
-    """Persons dealt into resampling units within cells; metric functions over unit ids."""
-
-    def __init__(self, cells: np.ndarray, y, p, selected, rng: np.random.Generator):
-        shuffled = rng.permutation(len(cells))
-        self.order = shuffled[np.argsort(cells[shuffled], kind="stable")]
-        cell_sizes = np.bincount(cells)
-        cell_starts = np.concatenate([[0], np.cumsum(cell_sizes)[:-1]])
-        units_per_cell = np.minimum(cell_sizes, _UNITS_PER_CELL)
-        unit_offsets = np.concatenate([[0], np.cumsum(units_per_cell)[:-1]])
-        sorted_cells = cells[self.order]
-        rank = np.arange(len(cells)) - cell_starts[sorted_cells]
-        unit = unit_offsets[sorted_cells] + rank * units_per_cell[sorted_cells] // cell_sizes[sorted_cells]
-        self.start = np.searchsorted(unit, np.arange(units_per_cell.sum()), side="left")
-        self.length = np.bincount(unit, minlength=units_per_cell.sum())
-        self.first_person = self.order[self.start]  # labels of a unit are those of any member
-        self.y, self.p, self.selected = y, p, selected
-
-    def members(self, ids) -> np.ndarray:
-        ids = np.asarray(ids, dtype=np.int64)
-        lengths = self.length[ids]
-        offsets = np.repeat(self.start[ids] - np.cumsum(lengths) + lengths, lengths)
-        return self.order[offsets + np.arange(lengths.sum())]
-
-    def metrics(self) -> dict:
-        """MetricFrame's metric functions: each maps its unit ids (``y_true``) back to persons."""
-        y, p, s = self.y, self.p, self.selected
-
-        def on(metric):
-            return lambda ids, _: float(metric(self.members(ids)))
-
-        def share(part, whole):  # NaN for an empty denominator (a group without leavers)
-            return part.sum() / whole.sum() if whole.any() else np.nan
-
-        return {"n_persons": on(len), "observed": on(lambda m: y[m].sum()), "expected": on(lambda m: p[m].sum()),
-                "roc_auc": on(lambda m: _roc_auc(y[m], p[m])), "selection_rate": on(lambda m: s[m].mean()),
-                "tpr": on(lambda m: share(s[m] * y[m], y[m])), "fpr": on(lambda m: share(s[m] * (1 - y[m]), 1 - y[m]))}
-
-
 def _labels(frame: pd.DataFrame) -> pd.DataFrame:
+    """The audited characteristics as categoricals of text, categories in text order."""
     labels = {}
     if "migration_background" in frame and frame["migration_background"].notna().any():
-        labels["migration_background"] = frame["migration_background"].astype(object).fillna("missing").astype(str)
+        labels["migration_background"] = _text_categories(frame["migration_background"], missing="missing")
     for name in ("sector", "gender", "urbanisation", "wealth_percentile"):
         if name not in frame:
             raise SchemaError(f"audit: column '{name}' not found: the audit breaks results down by it")
     for name in ("gender", "urbanisation"):
-        labels[name] = frame[name].astype(object).astype(str)
-    labels["wealth_group"] = _wealth_group(frame)
-    return pd.DataFrame(labels, index=frame.index).reset_index(drop=True)
+        labels[name] = _text_categories(frame[name])
+    labels["wealth_group"] = _text_categories(_wealth_group(frame))
+    return pd.DataFrame(labels).reset_index(drop=True)
+
+
+def _text_categories(values: pd.Series, missing: str | None = None) -> pd.Categorical:
+    # Codes, not a million strings: every table is then grouped by integer arithmetic.
+    codes, uniques = pd.factorize(values)
+    texts = [str(value) for value in uniques]
+    if (codes < 0).any():
+        codes = np.where(codes < 0, len(texts), codes)
+        texts.append(str(missing))
+    order = np.argsort(texts, kind="stable")
+    rank = np.empty(len(texts), dtype=np.int64)
+    rank[order] = np.arange(len(texts))
+    return pd.Categorical.from_codes(rank[codes], categories=[texts[i] for i in order])
 
 
 def _level_order(name: str, present) -> list[str]:
@@ -189,41 +159,36 @@ def _references(labels: pd.DataFrame, given: dict | None) -> dict[str, str]:
     return references
 
 
+def _cells(labels: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, list[tuple]]:
+    """Cell number of every person and the cells' labels, cells in the text order of their labels."""
+    codes = [labels[name].cat.codes.to_numpy().astype(np.int64) for name in columns]
+    categories = [labels[name].cat.categories for name in columns]
+    full = np.ravel_multi_index(codes, [len(c) for c in categories])
+    sizes = np.bincount(full, minlength=int(np.prod([len(c) for c in categories])))
+    present = np.flatnonzero(sizes)
+    number = np.zeros(sizes.size, dtype=np.int64)
+    number[present] = np.arange(present.size)
+    keys = np.unravel_index(present, [len(c) for c in categories])
+    return number[full], list(zip(*(c[k] for c, k in zip(categories, keys))))
+
+
 def _frame_rows(labels: pd.DataFrame, names: list[str], sectors: list[str], y, p, selected,
-                n_boot: int, seed) -> pd.DataFrame:
-    """MetricFrame by group (for ``all``) and by sector and group, over resampling units."""
-    cells = labels.groupby(["sector", *names], sort=True).ngroup().to_numpy()
-    units = _Units(cells, y, p, selected, np.random.default_rng(seed))
-    # Integer codes: fairlearn groups faster on them than on (arrow-backed) strings.
-    unit_labels = labels.iloc[units.first_person].reset_index(drop=True)
-    codes = {name: pd.factorize(unit_labels[name], sort=True) for name in ["sector", *names]}
-    unit_codes = pd.DataFrame({name: code for name, (code, _) in codes.items()})
-    ids = np.arange(len(units.start))
-    boot = {"n_boot": n_boot, "ci_quantiles": [0.025, 0.975], "random_state": int(np.random.default_rng(seed).integers(2**31))} if n_boot else {}
-    parts = []
-    for control in ([False] if "all" in sectors else []) + ([True] if set(sectors) - {"all"} else []):
-        groups = {"y_true": ids, "y_pred": ids, "sensitive_features": unit_codes[names],
-                  "control_features": unit_codes["sector"] if control else None}
-        table = MetricFrame(metrics=units.metrics(), **groups).by_group.copy()
-        if n_boot:  # only the rated metrics: a bootstrap of the counts would cost time and mean nothing
-            with warnings.catch_warnings():  # a quantile over a cell with one outcome only is NaN
-                warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)
-                rated = {name: f for name, f in units.metrics().items() if name in _RATED}
-                frame = MetricFrame(metrics=rated, **groups, **boot)
-            for bound, ci in zip(("low", "high"), frame.by_group_ci):
-                for metric in _RATED:
-                    table[f"{metric}_{bound}"] = ci[metric].reindex(table.index)
-        table = table.reset_index()
-        for name in table.columns.intersection(["sector", *names]):
-            table[name] = codes[name][1].to_numpy()[table[name].to_numpy()]
-        if not control:
-            table.insert(0, "sector", "all")
-        parts.append(table)
-    table = pd.concat(parts, ignore_index=True)
-    table = table[table["sector"].isin(sectors) & (table["n_persons"] > 0)]
+                n_boot: int, seed, by_risk=None) -> pd.DataFrame:
+    """One table: by group (for ``all``) and by sector and group, over resampling units."""
+    cells, keys = _cells(labels, ["sector", *names])
+    cell_levels = [":".join(key[1:]) for key in keys]
+    level_of_cell, levels = pd.factorize(pd.Series(cell_levels))
+    unit_of_person, cell_of_unit = deal_units(cells, np.random.default_rng(seed))
+    units = UnitTable(unit_of_person, cell_of_unit, level_of_cell, y, p, selected, by_risk)
+    table = pd.DataFrame({"sector": ["all"] * len(levels) + [key[0] for key in keys],
+                          "level": [*levels, *cell_levels], **units.point()})
+    if n_boot:
+        intervals = units.bootstrap(n_boot, np.random.default_rng([*seed, 1]))
+        for metric in _RATED:
+            table[f"{metric}_low"], table[f"{metric}_high"] = intervals[metric]
+    table = table[table["sector"].isin(sectors)].reset_index(drop=True)
     table.insert(1, "characteristic", ":".join(names))
-    table.insert(2, "level", table[names].astype(str).agg(":".join, axis=1))
-    return table.drop(columns=names)
+    return table
 
 
 def _oe_columns(table: pd.DataFrame, references: dict, n_comparisons: int) -> pd.DataFrame:
@@ -264,7 +229,7 @@ _COLUMNS = ["sector", "characteristic", "level", "is_reference", "n_persons", "o
 
 
 def audit_predictions(frame: pd.DataFrame, p, *, reference: dict | None = None, top_share: float = 0.4,
-                      n_boot: int = 100, random_state: int = 0, threshold: int = 10,
+                      n_boot: int = 1000, random_state: int = 0, threshold: int = 10,
                       min_cell_size: int = 1000) -> AuditResult:
     """Audit predicted risks per group and sector against a reference group.
 
@@ -281,10 +246,10 @@ def audit_predictions(frame: pd.DataFrame, p, *, reference: dict | None = None, 
     top_share : float, default=0.4
         The national cut-off: the top 40% by predicted risk is "selected" (CBS scenario 4; ties
         at the cut-off count in part, as in the allocation).
-    n_boot : int, default=100
-        Bootstrap samples of MetricFrame for the 95% intervals of ROC-AUC, selection rate, TPR
-        and FPR; 0 leaves them out. The flag does not depend on it. Each sample costs about a
-        second for all tables together (more at national scale).
+    n_boot : int, default=1000
+        Bootstrap replicates for the 95% intervals of ROC-AUC, selection rate, TPR and FPR; 0
+        leaves them out. The flag does not depend on it. 1,000 replicates of every table over
+        1.5 million persons take well under a minute on two cores.
     random_state : int, default=0
         Seed of the resampling units and of the bootstrap.
     threshold : int, default=10
@@ -320,8 +285,9 @@ def audit_predictions(frame: pd.DataFrame, p, *, reference: dict | None = None, 
     selected[order] = top_share_weights(p[order], np.ones(len(p)), top_share)
     labels = _labels(frame)
     references = _references(labels, reference)
-    labels["sector"] = frame["sector"].astype(object).astype(str).to_numpy()
-    sectors = ["all", *(s for s in SECTORS if (labels["sector"] == s).any())]
+    labels["sector"] = _text_categories(frame["sector"].reset_index(drop=True))
+    sectors = ["all", *(s for s in SECTORS if s in labels["sector"].cat.categories)]
+    by_risk = risk_order(y, p)  # one sort for every table
 
     tables, skipped, names = [], [], list(references)
     groupings = [[name] for name in names] + [list(pair) for pair in combinations(names, 2)]
@@ -333,7 +299,8 @@ def audit_predictions(frame: pd.DataFrame, p, *, reference: dict | None = None, 
                 skipped.append(f"{sector}: {':'.join(grouping)}")
             references[":".join(grouping)] = ":".join(references[n] for n in grouping)
         if keep:
-            tables.append(_frame_rows(labels, grouping, keep, y, p, selected, n_boot, [random_state, index]))
+            tables.append(_frame_rows(labels, grouping, keep, y, p, selected, n_boot, [random_state, index],
+                                      by_risk=by_risk))
     table = pd.concat(tables, ignore_index=True)
     for metric in _RATED:
         for bound in ("low", "high"):
@@ -360,10 +327,11 @@ def audit_predictions(frame: pd.DataFrame, p, *, reference: dict | None = None, 
 
 
 def _smallest_cell(labels: pd.DataFrame, grouping: list[str], sector: str) -> int:
-    rows = labels if sector == "all" else labels[labels["sector"] == sector]
-    counts = rows.groupby(grouping).size()
-    full = pd.MultiIndex.from_product([labels[name].unique() for name in grouping])
-    return int(counts.reindex(full, fill_value=0).min())
+    """The fewest persons in a combination of the grouping's levels (every level seen anywhere)."""
+    rows = slice(None) if sector == "all" else (labels["sector"] == sector).to_numpy()
+    codes = [labels[name].cat.codes.to_numpy()[rows].astype(np.int64) for name in grouping]
+    shape = [len(labels[name].cat.categories) for name in grouping]
+    return int(np.bincount(np.ravel_multi_index(codes, shape), minlength=int(np.prod(shape))).min())
 
 
 def _level_rank(characteristic: str, level: str) -> tuple:

@@ -244,7 +244,7 @@ def render_audit_html(result, story: Mapping[str, Any] | None = None, *, lang: s
                             f"{g.number(settings['min_cell_size'])} pupils: {pairs}."))
     references = ", ".join(" = ".join(group_label(k, v, g)) for k, v in result.references.items())
     made = [(g.pick("Referentiegroepen", "References"), references),
-            (g.pick("Trekkingen voor de intervallen", "Bootstrap samples"), settings["n_boot"]),
+            (g.pick("Trekkingen voor de intervallen", "Bootstrap replicates"), g.number(settings["n_boot"])),
             (g.pick("Seed", "Seed"), settings["random_state"]),
             (g.pick("Onthullingsdrempel", "Disclosure threshold"), settings["threshold"])]
     sections += [f'<p class="note">{escape(" ".join(notes))}</p>',

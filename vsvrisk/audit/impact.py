@@ -84,6 +84,18 @@ class ImpactConfig(StrictModel):
     allocation: Path = Field(..., description="The allocation config: budget, rules, scenario, disclosure threshold.")
     data: ImpactData = Field(default_factory=ImpactData, description="The cohorts.")
     alternatives: list[Alternative] = Field(..., min_length=1, description="The choices to compare with the baseline.")
+    n_jobs: int | None = Field(
+        None, description="How many models are fitted at the same time, through joblib: 1 one after the other, -1 "
+        "on every core; left out, joblib's configuration decides (one at a time unless the caller sets "
+        "joblib.parallel_config, e.g. backend='dask' to use a Dask cluster). The numbers are the same whatever "
+        "runs them. LightGBM's own threads are the model spec's params.n_jobs.")
+
+    @field_validator("n_jobs")
+    @classmethod
+    def _some_jobs(cls, value: int | None) -> int | None:
+        if value == 0:
+            raise ValueError("0 jobs cannot run anything: use 1, -1 (every core) or leave it out")
+        return value
 
     @model_validator(mode="after")
     def _unique_names(self):
@@ -170,6 +182,13 @@ def _variant_spec(baseline, alternative: Alternative):
     return validate_config(values, type(baseline), source=f"alternative '{alternative.name}'")
 
 
+def _fit_and_score(spec, train: pd.DataFrame, cohort: pd.DataFrame):
+    """One variant's model fitted on the training cohort, and its risks on the scored cohort."""
+    from vsvrisk.models import RiskModel
+
+    return RiskModel.from_spec(spec).fit(train).predict_risk(cohort).to_numpy()
+
+
 def impact(config, *, progress=None, baseline: FittedBaseline | None = None) -> pd.DataFrame:
     """Every region's share and amount under the baseline and each alternative.
 
@@ -193,10 +212,12 @@ def impact(config, *, progress=None, baseline: FittedBaseline | None = None) -> 
         each alternative's spec (name, learner) and ``attrs["skipped"]`` the alternatives left
         out because they are the baseline itself.
     """
+    from joblib import Parallel, delayed
+
     from vsvrisk.allocate import allocate, load_allocation_config, need_from_predictions, read_previous_allocation
-    from vsvrisk.models import RiskModel, load_model_spec
-    from vsvrisk.report import suppress_small_cells
     from vsvrisk.cohorts import load_training_data
+    from vsvrisk.models import load_model_spec
+    from vsvrisk.report import suppress_small_cells
 
     step = progress or (lambda message: None)
     settings = load_impact_config(config)
@@ -227,16 +248,27 @@ def impact(config, *, progress=None, baseline: FittedBaseline | None = None) -> 
         raise ConfigError(f"impact: the data need both school years {base_spec.data.train_year} (fit) and "
                           f"{base_spec.data.eval_year} (scored): change the baseline spec's data section")
 
-    fitted, tables = {}, []
+    keys = [json.dumps(spec.model_dump(mode="json", exclude={"name", "description"}), sort_keys=True)
+            for _, spec, _ in variants]
+    fitted = {}
     if baseline is not None:  # the allocating model's own predictions: the baseline is the allocation
-        key = json.dumps(base_spec.model_dump(mode="json", exclude={"name", "description"}), sort_keys=True)
         step("scoring the cohort with the baseline model")
-        fitted[key] = baseline.model.predict_risk(cohort).to_numpy()
-    for name, spec, scenario in variants:
-        key = json.dumps(spec.model_dump(mode="json", exclude={"name", "description"}), sort_keys=True)
-        if key not in fitted:  # a scenario-only alternative reuses the fit it shares
-            step(f"fitting {name} ({spec.learner})")
-            fitted[key] = RiskModel.from_spec(spec).fit(train).predict_risk(cohort).to_numpy()
+        fitted[keys[0]] = baseline.model.predict_risk(cohort).to_numpy()
+    to_fit = {}  # one fit per distinct spec: a scenario-only alternative reuses the fit it shares
+    for (name, spec, _), key in zip(variants, keys):
+        if key not in fitted:
+            to_fit.setdefault(key, (name, spec))
+    # Through joblib: processes here, a cluster where the caller configured one; every fit is
+    # seeded by its spec, so the results do not depend on what runs them.
+    if to_fit:
+        step(f"fitting {', '.join(name for name, _ in to_fit.values())}")
+        fits = Parallel(n_jobs=settings.n_jobs, return_as="generator")(
+            delayed(_fit_and_score)(spec, train, cohort) for _, spec in to_fit.values())
+        for done, ((key, (name, spec)), p) in enumerate(zip(to_fit.items(), fits), start=1):
+            fitted[key] = p
+            step(f"fitted {name} ({spec.learner}); {done} of {len(to_fit)}")
+    tables = []
+    for (name, spec, scenario), key in zip(variants, keys):
         need = need_from_predictions(cohort.assign(p=fitted[key]), "p", scenario)
         allocation = allocate(need["need"], rules.rules(), previous)
         tables.append(allocation[["region_code", "region_name", "share", "amount_eur"]]

@@ -2,6 +2,7 @@
 
 from vsvrisk.evaluate.compare import ModelComparison, compare_predictions
 from vsvrisk.evaluate.metrics import (
+    calibration_intercept,
     calibration_intercept_slope,
     classification_metrics,
     need_shares,
@@ -21,6 +22,7 @@ __all__ = [
     "evaluate_predictions",
     "grouped_cross_validation",
     "out_of_time",
+    "calibration_intercept",
     "calibration_intercept_slope",
     "classification_metrics",
     "need_shares",

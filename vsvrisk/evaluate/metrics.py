@@ -18,6 +18,7 @@ from sklearn.metrics import (
 )
 
 __all__ = [
+    "calibration_intercept",
     "calibration_intercept_slope",
     "classification_metrics",
     "observed_expected",
@@ -31,6 +32,33 @@ _EPS = 1e-12
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, _EPS, 1 - _EPS)
     return np.log(p / (1 - p))
+
+
+def calibration_intercept(y, p) -> float:
+    """Calibration-in-the-large: the intercept of a logistic regression of ``y`` with ``logit(p)``
+    as offset (0 is perfect; above 0 the predictions are too low on average).
+
+    The first half of :func:`calibration_intercept_slope`, for callers that need no slope (the
+    slope costs a logistic regression fit).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> p = rng.uniform(0.01, 0.3, 50_000)
+    >>> abs(calibration_intercept(rng.random(50_000) < p, p)) < 0.05
+    True
+    """
+    return _intercept(np.asarray(y, dtype=float), _logit(np.asarray(p, dtype=float)))
+
+
+def _intercept(y: np.ndarray, lp: np.ndarray) -> float:
+    from scipy.optimize import brentq
+    from scipy.special import expit
+
+    # The score equation sum(y - expit(a + lp)) = 0 is monotone in a, so a bracketing root
+    # finder gives the maximum-likelihood value exactly.
+    events = y.sum()
+    return float(brentq(lambda a: expit(a + lp).sum() - events, -30.0, 30.0, xtol=1e-10))
 
 
 def calibration_intercept_slope(y, p) -> tuple[float, float]:
@@ -50,16 +78,11 @@ def calibration_intercept_slope(y, p) -> tuple[float, float]:
     >>> abs(a) < 0.05 and abs(b - 1) < 0.05
     True
     """
-    from scipy.optimize import brentq
-    from scipy.special import expit
     from sklearn.linear_model import LogisticRegression
 
     y = np.asarray(y, dtype=float)
     lp = _logit(np.asarray(p, dtype=float))
-    # Intercept with logit(p) as offset: its score equation sum(y - expit(a + lp)) = 0 is
-    # monotone in a, so a bracketing root finder gives the maximum-likelihood value exactly.
-    events = y.sum()
-    intercept = float(brentq(lambda a: expit(a + lp).sum() - events, -30.0, 30.0, xtol=1e-10))
+    intercept = _intercept(y, lp)
     if np.ptp(lp) == 0:  # constant predictions have no slope
         return intercept, float("nan")
     fit = LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-10).fit(lp.reshape(-1, 1), y)

@@ -7,6 +7,7 @@ both sides). No random row split between years.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -94,8 +95,11 @@ def evaluate_predictions(frame: pd.DataFrame, p) -> Evaluation:
     y = frame["vsv"].to_numpy(dtype=float)
     has_truth = "p_true" in frame and "p_true_features" in frame
     rows, metrics = [], {}
-    for sector, mask in _sector_masks(frame).items():
-        scores = classification_metrics(y[mask], p[mask])
+    sectors = _sector_masks(frame)
+    groups = _group_cells(frame, sectors)
+    # Every sector and group cell in one batch: worker processes share them at national size.
+    scores_of = _metrics_of_cells(y, p, [*sectors.values(), *(cell for *_, cell in groups)])
+    for (sector, mask), scores in zip(sectors.items(), scores_of):
         if has_truth:
             distance = truth_distance(
                 y[mask], p[mask], frame["p_true"].to_numpy()[mask], frame["p_true_features"].to_numpy()[mask],
@@ -113,11 +117,12 @@ def evaluate_predictions(frame: pd.DataFrame, p) -> Evaluation:
         metrics=metrics,
         by_sector=pd.DataFrame(rows).set_index("sector"),
         by_region=by_region.reset_index(),
-        by_group=_group_metrics(frame, y, p),
+        by_group=_group_table(groups, scores_of[len(sectors):]),
     )
 
 
-def _group_metrics(frame: pd.DataFrame, y: np.ndarray, p: np.ndarray) -> pd.DataFrame:
+def _group_cells(frame: pd.DataFrame, sectors: dict[str, np.ndarray]) -> list[tuple[str, str, str, np.ndarray]]:
+    """(sector, characteristic, level, rows) of every level of every audit characteristic."""
     characteristics = {
         "gender": frame["gender"].astype(str),
         "urbanisation": frame["urbanisation"].astype(str),
@@ -125,15 +130,47 @@ def _group_metrics(frame: pd.DataFrame, y: np.ndarray, p: np.ndarray) -> pd.Data
     }
     if "migration_background" in frame and frame["migration_background"].notna().any():
         characteristics["migration_background"] = frame["migration_background"].astype(str)
-    rows = []
-    for sector, mask in _sector_masks(frame).items():
-        for name, values in characteristics.items():
-            values = values.to_numpy()
-            for level in pd.unique(values[mask]):
-                cell = mask & (values == level)
-                rows.append({"sector": sector, "characteristic": name, "level": level, **classification_metrics(y[cell], p[cell])})
+    cells = []
+    for name, values in characteristics.items():
+        codes, levels = pd.factorize(values)  # integer codes: one comparison of strings, not one per cell
+        for sector, mask in sectors.items():
+            for code in np.unique(codes[mask & (codes >= 0)]):
+                cells.append((sector, name, levels[code], mask & (codes == code)))
+    return cells
+
+
+def _group_table(cells: list, scores: list[dict]) -> pd.DataFrame:
+    rows = [{"sector": sector, "characteristic": name, "level": level, **score}
+            for (sector, name, level, _), score in zip(cells, scores)]
     table = pd.DataFrame(rows).rename(columns={"n": "n_persons"})
     return table.sort_values(["sector", "characteristic", "level"], ignore_index=True)
+
+
+#: From this many persons on, the cells are scored by worker processes (below, starting them
+#: costs more than it saves).
+_PARALLEL_FROM = 500_000
+
+
+def _cell_metrics(y: np.ndarray, p: np.ndarray, cell: np.ndarray) -> dict:
+    return classification_metrics(y[cell], p[cell])
+
+
+def _metrics_of_cells(y: np.ndarray, p: np.ndarray, cells: list[np.ndarray]) -> list[dict]:
+    """:func:`classification_metrics` of every cell (a boolean mask), in worker processes at scale.
+
+    Each cell is independent, so two processes halve the time on two cores. The workers keep
+    this process's number of BLAS threads: the calibration slope's last bits depend on it, and
+    the numbers must not depend on where they were computed.
+    """
+    workers = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    if len(y) < _PARALLEL_FROM or workers < 2:
+        return [_cell_metrics(y, p, cell) for cell in cells]
+    from joblib import Parallel, delayed, parallel_config
+    from threadpoolctl import threadpool_info
+
+    blas = max([info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"], default=1)
+    with parallel_config(backend="loky", inner_max_num_threads=blas):
+        return Parallel(n_jobs=workers)(delayed(_cell_metrics)(y, p, cell) for cell in cells)
 
 
 @dataclass

@@ -11,11 +11,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from vsvrisk._atomic import refuse_existing
 from vsvrisk.exceptions import ConfigError
+
+if TYPE_CHECKING:  # pandas is imported when a run needs it: bad options are refused at once
+    import pandas as pd
 
 __all__ = ["allocate_run"]
 
@@ -75,6 +79,8 @@ def _drift_warnings(train: pd.DataFrame | None, cohort: pd.DataFrame) -> tuple[l
 
 def _regional_drivers(model, cohort: pd.DataFrame, threshold: int) -> pd.DataFrame:
     """Per region, how much each variable moves its need share away from its population share."""
+    import pandas as pd
+
     from vsvrisk.explain import aggregate_shap, regional_decomposition
 
     table = regional_decomposition(aggregate_shap(model, cohort, sample_size=0), threshold=threshold)
@@ -114,20 +120,36 @@ def _registration_watch(model, cohort: pd.DataFrame, p: np.ndarray, allocation: 
                          "eur_per_pp": round(float(r.eur_per_pp), 2)} for r in top.itertuples()]}
 
 
-def _model_refit_need(spec, train: pd.DataFrame, cohort: pd.DataFrame, scenario, count: int, seed: int,
-                      progress) -> np.ndarray:
-    """Need per region from ``count`` refits of the model on bootstrap samples of its training cohort."""
+def _refit_need(spec, train: pd.DataFrame, rows: np.ndarray, random_state: int, cohort: pd.DataFrame,
+                scenario) -> np.ndarray:
+    """Need per region from the model refitted on the training rows ``rows`` (a bootstrap sample)."""
     from vsvrisk.allocate import need_from_predictions
     from vsvrisk.models import RiskModel
 
+    refit = RiskModel.from_spec(spec).set_params(random_state=random_state).fit(train.iloc[rows])
+    scored = cohort.assign(p=refit.predict_risk(cohort).to_numpy())
+    return need_from_predictions(scored, "p", scenario)["need"].to_numpy()
+
+
+def _model_refit_need(spec, train: pd.DataFrame, cohort: pd.DataFrame, scenario, count: int, seed: int,
+                      progress, n_jobs: int | None = None) -> np.ndarray:
+    """Need per region from ``count`` refits of the model on bootstrap samples of its training cohort.
+
+    The refits run through joblib (``n_jobs``, and the backend of the caller's
+    ``joblib.parallel_config``: processes here, a Dask or Ray cluster where one is configured).
+    Each is seeded on its own and its sample is drawn in refit order, so the numbers are the
+    same whatever runs them, in whatever order they finish.
+    """
+    from joblib import Parallel, delayed
+
     rng = np.random.default_rng([seed, 1])
+    tasks = (delayed(_refit_need)(spec, train, rng.integers(0, len(train), size=len(train)), spec.seed + k + 1,
+                                  cohort, scenario) for k in range(count))
     replicates = np.empty((count, 40))
-    for k in range(count):
-        progress(f"model refit {k + 1} of {count}")
-        sample = train.iloc[rng.integers(0, len(train), size=len(train))]
-        refit = RiskModel.from_spec(spec).set_params(random_state=spec.seed + k + 1).fit(sample)
-        scored = cohort.assign(p=refit.predict_risk(cohort).to_numpy())
-        replicates[k] = need_from_predictions(scored, "p", scenario)["need"].to_numpy()
+    progress(f"model refits (0 of {count} done)")
+    for k, need in enumerate(Parallel(n_jobs=n_jobs, return_as="generator")(tasks)):
+        replicates[k] = need
+        progress(f"model refits ({k + 1} of {count} done)")
     return replicates
 
 
@@ -177,6 +199,13 @@ def allocate_run(
         (``allocate``). Drift warnings (a characteristic whose population stability index
         against the training cohort is above 0.2) are in the manifest's ``extra``.
     """
+    step = progress or (lambda message: None)
+    out = Path(out)
+    if sum(source is not None for source in (need, run_id, model_uri)) != 1:
+        raise ConfigError("give one of --need FILE, --run RUN_ID or --model models:/NAME@ALIAS (with or without --data)")
+    if data is not None and run_id is None and model_uri is None:
+        raise ConfigError("--data needs --run or --model: the cohort is scored with a model")
+    refuse_existing(out, overwrite=overwrite)  # before any work is done, and before the imports
     from vsvrisk.allocate import (
         allocate,
         allocation_intervals,
@@ -192,13 +221,6 @@ def allocate_run(
     from vsvrisk.report.story import describe_cohort, describe_model, describe_rules
 
     check_language(lang)
-    step = progress or (lambda message: None)
-    out = Path(out)
-    if sum(source is not None for source in (need, run_id, model_uri)) != 1:
-        raise ConfigError("give one of --need FILE, --run RUN_ID or --model models:/NAME@ALIAS (with or without --data)")
-    if data is not None and run_id is None and model_uri is None:
-        raise ConfigError("--data needs --run or --model: the cohort is scored with a model")
-    refuse_existing(out, overwrite=overwrite)  # before any work is done
     if model_uri is not None:
         run_id, model_uri = tracking.resolve_model(model_uri)
     settings = load_allocation_config(config)
@@ -234,7 +256,7 @@ def allocate_run(
             if train is None:
                 raise ConfigError("n_model_refits needs the model's training data, which is not found: set it to 0")
             model_replicates = _model_refit_need(spec, train, cohort, settings.scenario,
-                                                 settings.n_model_refits, settings.seed, step)
+                                                 settings.n_model_refits, settings.seed, step, settings.n_jobs)
 
     step("applying the rules")
     allocation = allocate(need_per_region, rules, previous)

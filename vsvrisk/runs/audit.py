@@ -15,7 +15,7 @@ __all__ = ["audit_run"]
 
 
 def audit_run(run_id: str, out: str | os.PathLike, data: str | os.PathLike | None = None, overwrite: bool = False,
-              *, n_boot: int = 100, random_state: int = 0, threshold: int = 10, top_share: float = 0.4,
+              *, n_boot: int = 1000, random_state: int = 0, threshold: int = 10, top_share: float = 0.4,
               progress=None, lang: str = "nl", index: str | None = None) -> Path:
     """Audit a training run's model on a cohort and write ``audit.csv``, ``audit.html``, ``manifest.json``.
 

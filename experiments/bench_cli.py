@@ -1,0 +1,102 @@
+"""Benchmark: how fast the command line answers help and bad input (target: under 0.5 s each).
+
+Runs ``vsvrisk`` in a fresh process for the top-level help, every command's help, and a table
+of input errors (usage errors, bad option values, a missing or existing path, a config with a
+wrong key, a run id that is not in the store), each in an empty working folder, and prints per
+line the exit status, the wall-clock and CPU seconds of the process (the median of ``--repeat``
+runs) and the first words of what it printed on stderr. CPU seconds are what a quiet machine
+would take as wall-clock time; the load average is printed with them.
+
+    .venv/bin/python experiments/bench_cli.py [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VSVRISK = str(Path(sys.executable).with_name("vsvrisk"))
+COMMANDS = ("synth", "demo", "train", "compare", "explain", "allocate", "audit", "impact", "card", "ui")
+TARGET_S = 0.5
+
+#: (what, arguments); {configs} is the repository's configs/ folder, {bad} a config with an unknown key,
+#: {existing} a folder that exists, {need} a need table.
+ERRORS = [
+    ("an unknown command", ["frobnicate"]),
+    ("a missing option", ["synth"]),
+    ("an option value of the wrong type", ["synth", "--out", "x.csv", "--seed", "one"]),
+    ("an unknown output suffix", ["synth", "--out", "x.xlsx"]),
+    ("an unknown truth", ["synth", "--out", "x.csv", "--truth", "quadratic"]),
+    ("an existing output file", ["synth", "--out", "{existing_file}"]),
+    ("a model spec that does not exist", ["train", "--config", "missing.yaml"]),
+    ("a model spec with an unknown key", ["train", "--config", "{bad}"]),
+    ("explain: one region to compare", ["explain", "--run", "abc", "--out", "o", "--compare", "29"]),
+    ("explain: an existing output folder", ["explain", "--run", "abc", "--out", "{existing}"]),
+    ("allocate: neither --need nor --run", ["allocate", "--config", "{configs}/allocation-2026.yaml", "--out", "o"]),
+    ("allocate: an existing output folder", ["allocate", "--config", "{configs}/allocation-2026.yaml", "--need",
+                                             "{need}", "--out", "{existing}"]),
+    ("allocate: a config that does not exist", ["allocate", "--config", "missing.yaml", "--need", "{need}", "--out", "o"]),
+    ("allocate: a config with an unknown key", ["allocate", "--config", "{bad}", "--need", "{need}", "--out", "o"]),
+    ("audit: an existing output folder", ["audit", "--run", "abc", "--out", "{existing}"]),
+    ("impact: a config that does not exist", ["impact", "--config", "missing.yaml", "--out", "o"]),
+    ("impact: an existing output folder", ["impact", "--config", "{configs}/impact.yaml", "--out", "{existing}"]),
+    ("card: an existing output folder", ["card", "--run", "abc", "--out", "{existing}"]),
+    ("a run id not in the store (reads MLflow)", ["audit", "--run", "abc", "--out", "o"]),
+]
+
+
+def _run(arguments: list[str], folder: Path) -> tuple[int, float, float, str]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run([VSVRISK, *arguments], cwd=folder, capture_output=True, text=True,
+                          env={**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{folder}/mlflow.db"})
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return done.returncode, wall, cpu, (done.stderr.strip().splitlines() or [""])[-1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="vsvrisk-cli-"))
+    (work / "existing").mkdir()
+    (work / "existing.csv").write_text("keep\n")
+    (work / "bad.yaml").write_text("name: x\nfrobnicate: 1\n")
+    (work / "need.csv").write_text("region_code,need\n" + "".join(f"{code},1\n" for code in range(1, 41)))
+    values = {"configs": str(ROOT / "configs"), "bad": str(work / "bad.yaml"), "existing": str(work / "existing"),
+              "existing_file": str(work / "existing.csv"), "need": str(work / "need.csv")}
+    lines = [("vsvrisk --help", ["--help"])] + [(f"vsvrisk {name} --help", [name, "--help"]) for name in COMMANDS]
+    lines += [(what, [a.format(**values) for a in arguments]) for what, arguments in ERRORS]
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"{'':44} {'exit':>4} {'wall s':>7} {'cpu s':>6}  stderr")
+    slowest = 0.0
+    for what, arguments in lines:
+        runs = []
+        for _ in range(args.repeat):
+            folder = Path(tempfile.mkdtemp(dir=work))
+            runs.append(_run(arguments, folder))
+        code, _, _, message = runs[-1]
+        wall = statistics.median(r[1] for r in runs)
+        cpu = statistics.median(r[2] for r in runs)
+        if "MLflow" not in what:
+            slowest = max(slowest, cpu)
+        print(f"{what[:44]:44} {code:4d} {wall:7.2f} {cpu:6.2f}  {message[:70]}", flush=True)
+    print(f"slowest CPU time of help and input errors (the MLflow look-up apart): {slowest:.2f} s (target < {TARGET_S} s)")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
