@@ -7,7 +7,8 @@ outputs all-or-nothing, and record what they did. No library package imports thi
 - :func:`train`, :func:`compare_runs`, :func:`write_comparison`: ``vsvrisk train`` / ``compare``;
 - :func:`explain_run`: ``vsvrisk explain``; :func:`audit_run`: ``vsvrisk audit``;
 - :func:`impact_run`: ``vsvrisk impact``; :func:`card_run`: ``vsvrisk card``;
-- :func:`allocate_run`: ``vsvrisk allocate``.
+- :func:`allocate_run`: ``vsvrisk allocate``;
+- :func:`sweep_run`: ``vsvrisk sweep`` (a grid or an Optuna search, a child run per trial).
 
 ``load_model``, ``load_spec`` (:mod:`vsvrisk.tracking`), ``load_training_data``
 (:mod:`vsvrisk.cohorts`) and ``default_config`` (:mod:`vsvrisk.config`) are re-exported here
@@ -21,11 +22,14 @@ from vsvrisk.runs.audit import audit_run
 from vsvrisk.runs.card import card_run
 from vsvrisk.runs.explanation import explain_run
 from vsvrisk.runs.impact import impact_run
+from vsvrisk.runs.sweep import SweepConfig, SweepResult, sweep_run
 from vsvrisk.runs.training import COMPARE_METRICS, TrainRun, compare_runs, train, write_comparison
 from vsvrisk.tracking import load_model, load_spec
 
 __all__ = [
     "COMPARE_METRICS",
+    "SweepConfig",
+    "SweepResult",
     "TrainRun",
     "allocate_run",
     "audit_run",
@@ -37,6 +41,7 @@ __all__ = [
     "load_model",
     "load_spec",
     "load_training_data",
+    "sweep_run",
     "train",
     "write_comparison",
 ]
