@@ -76,7 +76,7 @@ def _run_trial(number: int, settings: dict, spec: dict, frame: pd.DataFrame) -> 
     answer = {"number": number, "settings": settings, "start": start}
     try:
         model = RiskModel.from_spec(spec)
-        result = out_of_time(model, frame, spec["data"]["train_year"], spec["data"]["eval_year"])
+        result = out_of_time(model, frame, spec["data"]["train_year"], spec["data"]["eval_year"], by_group=False)
         metrics = {key: float(value) for key, value in result.evaluation.metrics.items() if pd.notna(value)}
         if spec["learner"] == "lightgbm":  # trees kept by early stopping: part of the model's size
             for group in result.model.models_:
