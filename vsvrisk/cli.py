@@ -205,16 +205,20 @@ def sweep(
         result = runs.sweep_run(config, data, experiment=experiment, progress=lambda message: status.update(message))
     trials = result.trials.sort_values(result.objective, ascending=result.direction == "minimize", na_position="last")
     settings = list(result.best["settings"])
+
+    def shown(value) -> str:
+        return f"{value:.4g}" if isinstance(value, float) else str(value)
+
     table = Table(title=f"Sweep: {len(trials)} trials, {result.objective} ({result.direction}d), best first")
-    for column in ("trial", *settings, result.objective, "seconds"):
+    for column in ("trial", *(key.rsplit(".", 1)[-1] for key in settings), result.objective, "seconds"):
         table.add_column(column, justify="right")
     for row in trials.to_dict("records"):  # settings are dotted keys: not attribute names
         value = row[result.objective]
-        table.add_row(str(row["number"]), *(str(row[key]) for key in settings),
+        table.add_row(str(row["number"]), *(shown(row[key]) for key in settings),
                       "failed" if row["state"] != "FINISHED" else f"{value:.4f}", f"{row['duration_s']:.1f}")
     console.print(table)
     best = result.best
-    console.print(f"best: trial {best['number']} ({', '.join(f'{k} {v}' for k, v in best['settings'].items())}), "
+    console.print(f"best: trial {best['number']} ({', '.join(f'{k} {shown(v)}' for k, v in best['settings'].items())}), "
                   f"{result.objective} {best['value']:.4f}; run {best['run_id']}")
     console.print(f"sweep run id: [bold]{result.run_id}[/bold]  (store: {tracking.tracking_uri()})")
 
