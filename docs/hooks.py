@@ -3,14 +3,23 @@
 - The notebooks live in ``notebooks/`` (the test suite runs them there); each one becomes a page
   ``notebooks/NAME.html``, executed by mkdocs-jupyter at build time, and the nav's "Notebooks"
   section lists every one of them in file order, so a new notebook needs no edit here.
+- The notebooks' kernels talk to the build over IPC, not TCP (ipykernel warns about
+  unencrypted TCP on every notebook otherwise).
 - Notebook pages would load MathJax and Mermaid from a CDN (nbconvert's template does so on
   every page); the notebooks use neither, so those script tags are dropped and the site reads
   offline.
+- Every name in the ``__all__`` of a package documented under ``api/`` must have its entry on
+  the page; a missing one is a warning, so the strict build fails.
 """
 
 from __future__ import annotations
 
+import importlib
+import json
+import logging
+import os
 import re
+import tempfile
 from pathlib import Path
 
 from mkdocs.plugins import event_priority
@@ -28,26 +37,56 @@ def _notebooks() -> list[Path]:
     return sorted(NOTEBOOKS.glob("*.ipynb"))
 
 
+_log = logging.getLogger("mkdocs.hooks.vsvrisk")
+_API_ENTRY = re.compile(r"^::: (vsvrisk[\w.]*)\s*$", re.MULTILINE)
+_ANCHOR = re.compile(r'\bid="(vsvrisk[\w.]*)"')
+
+
 def on_config(config):
     for section in config["nav"]:
         if isinstance(section, dict) and "Notebooks" in section:
             section["Notebooks"] = [f"notebooks/{path.name}" for path in _notebooks()]
+    # mkdocs-jupyter's nbconvert reads its configuration from JUPYTER_CONFIG_DIR: one for this
+    # build only, with the kernel on IPC.
+    folder = Path(tempfile.mkdtemp(prefix="vsvrisk-docs-jupyter-"))
+    (folder / "jupyter_nbconvert_config.json").write_text(json.dumps({"KernelManager": {"transport": "ipc"}}))
+    os.environ["JUPYTER_CONFIG_DIR"] = str(folder)
     return config
 
 
 @event_priority(100)  # before mkdocs-jupyter, which turns .ipynb files into pages
 def on_files(files, config):
+    # A File whose source folder is the repository (not File.generated: mkdocs-jupyter's wrapper
+    # reads the path from src_dir, which a generated file does not have).
     for path in _notebooks():
-        files.append(File.generated(config, f"notebooks/{path.name}", abs_src_path=str(path)))
+        files.append(File(f"notebooks/{path.name}", src_dir=str(NOTEBOOKS.parent), dest_dir=config["site_dir"],
+                          use_directory_urls=config["use_directory_urls"]))
     return files
 
 
 def on_post_page(output, page, config):
+    if page.file.src_uri.startswith("api/"):
+        _check_api_page(page.markdown or "", output, page.file.src_uri)
     if not page.file.src_uri.endswith(".ipynb"):
         return output
     output = _MATHJAX_CONFIG.sub("", output)
     output = _MERMAID.sub("", output)
     return _REMOTE_SCRIPT.sub("", output)
+
+
+def _check_api_page(markdown: str, html: str, where: str) -> None:
+    anchors = set(_ANCHOR.findall(html))
+    for identifier in _API_ENTRY.findall(markdown):
+        try:
+            names = getattr(importlib.import_module(identifier), "__all__", ())
+        except ImportError:  # an entry for a function or class, not a module
+            continue
+        # A name that is also a submodule (vsvrisk.explain.shap_values) is documented by its full path.
+        missing = [name for name in names if not any(a.startswith(f"{identifier}.{name}") for a in anchors)]
+        if missing:
+            _log.warning("%s: %s exports %s, which the page does not document: add a docstring, or an "
+                         "entry '::: %s.<module>.<name>' for a name that is also a submodule",
+                         where, identifier, ", ".join(missing), identifier)
 
 
 # The docstrings are numpy style with Sphinx roles (:func:`~vsvrisk.explain.aggregate_shap`),
@@ -59,10 +98,12 @@ import griffe  # noqa: E402
 _ROLE = re.compile(r":(?:py:)?(?:class|func|meth|attr|data|mod|obj|exc|const):`(?P<tilde>~?)(?P<target>[^`<>]+)`")
 
 
-def _cross_reference(match: re.Match) -> str:
+def _cross_reference(match: re.Match, package: str) -> str:
     target = match["target"].strip().removesuffix("()")
     title = target.rsplit(".", 1)[-1] if match["tilde"] else target
-    return f'<autoref identifier="{target}" optional><code>{title}</code></autoref>'
+    # A bare name (:func:`allocate`) is one of the object's own package (vsvrisk.allocate).
+    identifier = target if "." in target else f"{package}.{target}"
+    return f'<autoref identifier="{identifier}" optional><code>{title}</code></autoref>'
 
 
 class SphinxRoles(griffe.Extension):
@@ -73,5 +114,6 @@ class SphinxRoles(griffe.Extension):
         while pending:
             obj = pending.pop()
             if obj.docstring is not None:
-                obj.docstring.value = _ROLE.sub(_cross_reference, obj.docstring.value)
+                package = ".".join(obj.path.split(".")[:2])
+                obj.docstring.value = _ROLE.sub(lambda match: _cross_reference(match, package), obj.docstring.value)
             pending.extend(member for member in obj.members.values() if not member.is_alias)
