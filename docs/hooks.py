@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -38,6 +39,7 @@ def _notebooks() -> list[Path]:
 
 
 _log = logging.getLogger("mkdocs.hooks.vsvrisk")
+_temporary: list[Path] = []
 _API_ENTRY = re.compile(r"^::: (vsvrisk[\w.]*)\s*$", re.MULTILINE)
 _ANCHOR = re.compile(r'\bid="(vsvrisk[\w.]*)"')
 
@@ -47,11 +49,19 @@ def on_config(config):
         if isinstance(section, dict) and "Notebooks" in section:
             section["Notebooks"] = [f"notebooks/{path.name}" for path in _notebooks()]
     # mkdocs-jupyter's nbconvert reads its configuration from JUPYTER_CONFIG_DIR: one for this
-    # build only, with the kernel on IPC.
+    # build only, with the kernel on IPC. The sockets get an absolute path in that folder: the
+    # kernel starts in notebooks/, the build runs from the repository root.
     folder = Path(tempfile.mkdtemp(prefix="vsvrisk-docs-jupyter-"))
-    (folder / "jupyter_nbconvert_config.json").write_text(json.dumps({"KernelManager": {"transport": "ipc"}}))
+    settings = {"KernelManager": {"transport": "ipc", "ip": str(folder / "kernel")}}
+    (folder / "jupyter_nbconvert_config.json").write_text(json.dumps(settings))
     os.environ["JUPYTER_CONFIG_DIR"] = str(folder)
+    _temporary.append(folder)
     return config
+
+
+def on_shutdown():
+    for folder in _temporary:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @event_priority(100)  # before mkdocs-jupyter, which turns .ipynb files into pages
@@ -107,7 +117,12 @@ def _cross_reference(match: re.Match, package: str) -> str:
 
 
 class SphinxRoles(griffe.Extension):
-    """Sphinx roles in docstrings become optional cross-references (see above)."""
+    """Sphinx roles in docstrings become optional cross-references (see above).
+
+    It also drops the undocumented instance attributes of classes (``self.learner = learner``
+    in a scikit-learn ``__init__``): the class's Parameters section documents them already, and
+    the site shows objects without a docstring only for the module constants.
+    """
 
     def on_package(self, *, pkg, **kwargs) -> None:
         pending = [pkg]
@@ -116,4 +131,9 @@ class SphinxRoles(griffe.Extension):
             if obj.docstring is not None:
                 package = ".".join(obj.path.split(".")[:2])
                 obj.docstring.value = _ROLE.sub(lambda match: _cross_reference(match, package), obj.docstring.value)
+            init = obj.members.get("__init__") if obj.is_class else None
+            if init is not None and not init.is_alias:  # attributes set in __init__, not dataclass fields
+                for name in [name for name, member in obj.members.items() if not member.is_alias and member.is_attribute
+                             and member.docstring is None and init.lineno <= (member.lineno or 0) <= init.endlineno]:
+                    del obj.members[name]
             pending.extend(member for member in obj.members.values() if not member.is_alias)

@@ -42,19 +42,26 @@ def store(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def local_and_dask(store):
-    """The same grid with joblib's default backend (loky) and on a local Dask cluster."""
-    from distributed import LocalCluster
+    """The same grid with joblib's default backend (loky) and on a local Dask cluster.
+
+    The sweep finds the cluster through the Dask client running in the process (the way a
+    notebook connects); ``backend_options: {scheduler_host: ...}`` hands the address to joblib,
+    which connects the same way. The client closes before its cluster, so nothing is left
+    trying to reconnect when the tests end.
+    """
+    from distributed import Client, LocalCluster, get_task_stream
 
     local = sweep_run(_config(), experiment="grid")
-    with LocalCluster(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as cluster:
-        options = {"scheduler_host": cluster.scheduler_address}
-        on_dask = sweep_run(_config(parallel={"n_jobs": 2, "backend": "dask", "backend_options": options}),
-                            experiment="grid")
+    with (LocalCluster(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as cluster,
+          Client(cluster) as client, get_task_stream(client) as tasks):
+        on_dask = sweep_run(_config(parallel={"n_jobs": 2, "backend": "dask"}), experiment="grid")
+    on_dask.dask_tasks = len(tasks.data)
     return local, on_dask
 
 
 def test_a_dask_cluster_finds_the_same_best_trial_and_metrics(local_and_dask):
     local, on_dask = local_and_dask
+    assert on_dask.dask_tasks >= 1  # the trials went through the cluster's scheduler
     assert len(local.trials) == 4 and (local.trials["state"] == "FINISHED").all()
     assert on_dask.best["number"] == local.best["number"] and on_dask.best["settings"] == local.best["settings"]
     metrics = [c for c in local.trials if c.startswith(("vo_", "mbo_", "all_", "need_share"))]

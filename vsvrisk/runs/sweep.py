@@ -119,10 +119,10 @@ def _backend(config: SweepConfig):
         raise ConfigError(f"parallel.backend {backend}: {first}") from None
 
 
-def _grid(config: SweepConfig) -> Iterator[list[tuple[int, dict]]]:
+def _grid(config: SweepConfig) -> list[list[tuple[int, dict]]]:
     from sklearn.model_selection import ParameterGrid
 
-    yield list(enumerate(ParameterGrid(config.grid)))  # one batch: every combination at once
+    return [list(enumerate(ParameterGrid(config.grid)))]  # one batch: every combination at once
 
 
 def _optuna_batches(config: SweepConfig, study, batch: int) -> Iterator[list[tuple[int, dict]]]:
@@ -134,6 +134,16 @@ def _optuna_batches(config: SweepConfig, study, batch: int) -> Iterator[list[tup
         trials = [study.ask(distributions) for _ in range(min(batch, remaining))]
         remaining -= len(trials)
         yield [(trial.number, trial.params) for trial in trials]
+
+
+def _tell(study, answer: dict, objective: str) -> None:
+    from optuna.trial import TrialState
+
+    value = answer["metrics"].get(objective)
+    if value is None:
+        study.tell(answer["number"], state=TrialState.FAIL)
+    else:
+        study.tell(answer["number"], value)
 
 
 def _study(config: SweepConfig):
@@ -223,13 +233,11 @@ def sweep_run(
 
     step = progress or (lambda message: None)
     config, base = load_sweep_config(config)
-    if config.search == "optuna":
-        from optuna.trial import TrialState
     parallel_config = _backend(config)  # before the data: a missing cluster fails at once
     step("reading the data" if data is not None else "drawing the synthetic population")
     frame, source = load_training_data(load_model_spec(base), data)
     study = _study(config) if config.search == "optuna" else None
-    total = config.n_trials if study is not None else len(list(_grid(config))[0])
+    total = config.n_trials if study is not None else len(_grid(config)[0])
     tags = {"sweep": config.name, "search": config.search, "learner": base["learner"], "vsvrisk_version": __version__,
             **({"mlflow.note.content": config.description} if config.description else {}), **source}
     answers: list[dict] = []
@@ -241,8 +249,8 @@ def sweep_run(
         tracking.log_json(config.model_dump(mode="json"), "sweep.json")
         tracking.log_json(base, "base_spec.json")
         with parallel_config:
-            batch_size = max(1, joblib.cpu_count() if config.parallel.n_jobs < 0 else config.parallel.n_jobs)
-            batches = _grid(config) if study is None else _optuna_batches(config, study, batch_size)
+            # n_jobs -1: as many trials at once as the backend has workers (a cluster's, for Dask).
+            batches = _grid(config) if study is None else _optuna_batches(config, study, joblib.effective_n_jobs())
             for batch in batches:
                 calls = (joblib.delayed(_run_trial)(number, settings, _trial_spec(base, settings, config, number), frame)
                          for number, settings in batch)
@@ -251,10 +259,8 @@ def sweep_run(
                     answers.append(answer)
                     value = answer["metrics"].get(config.objective)
                     step(f"trial {len(answers)}/{total}: " + (f"{config.objective} {value:.4f}" if value is not None else "failed"))
-                    if study is not None and value is not None:
-                        study.tell(answer["number"], value)
-                    elif study is not None:
-                        study.tell(answer["number"], state=TrialState.FAIL)
+                    if study is not None:
+                        _tell(study, answer, config.objective)
         table = _table(answers, config)
         best = _best(table, config)
         client.set_tag(best["run_id"], "best_trial", "true")
