@@ -54,6 +54,13 @@ def test_every_public_package_gets_an_api_page_and_every_page_is_in_the_nav():
         assert page.relative_to(DOCS).as_posix() in nav, f"{page.name} is not in the nav of mkdocs.yml"
 
 
+def test_the_command_table_lists_every_command_with_its_example():
+    rows = _hooks().command_rows()
+    group = typer.main.get_command(app)
+    assert len(rows) == len(group.commands) and all(f"| `vsvrisk {name}` |" in "".join(rows) for name in group.commands)
+    assert all(row.count("`vsvrisk ") == 2 for row in rows)  # the command and its example
+
+
 def test_every_command_line_in_the_docs_parses():
     group = typer.main.get_command(app)
     lines = [line for _, body in _blocks("sh") for line in body.splitlines() if line.startswith("vsvrisk ")]
