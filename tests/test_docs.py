@@ -57,7 +57,8 @@ def test_every_public_package_gets_an_api_page_and_every_page_is_in_the_nav():
 def test_the_command_table_lists_every_command_with_its_example():
     rows = _hooks().command_rows()
     group = typer.main.get_command(app)
-    assert len(rows) == len(group.commands) and all(f"| `vsvrisk {name}` |" in "".join(rows) for name in group.commands)
+    assert len(rows) >= len(group.commands) >= 10  # a command group (vsvrisk policy ...) has a row per subcommand
+    assert all(f"| `vsvrisk {name}" in "".join(rows) for name in group.commands)
     assert all(row.count("`vsvrisk ") == 2 for row in rows)  # the command and its example
 
 
