@@ -40,7 +40,7 @@ COVERED = {
     ".venv/bin/python experiments/compare_models.py   # four models at national size against the truth\n"
     ".venv/bin/python experiments/bench_explain.py    # fast exact TreeSHAP against raw pred_contrib\n"
     ".venv/bin/python experiments/bench_allocate.py   # 1,000 bootstrap replicates over 1.5 million persons\n"
-    ".venv/bin/python experiments/model_size.py       # LightGBM trees x leaves: AUC, calibration, SHAP time\n"
+    ".venv/bin/python experiments/model_size.py       # LightGBM trees x leaves as a sweep: AUC, calibration, the choice\n"
     ".venv/bin/python experiments/bench_national.py   # the whole chain at national size against the raw reference": (
         "National-size benchmarks, by design run by hand (STYLE.md: national-size runs live in experiments/, "
         "not in the test suite); their figures are in experiments/README.md. test_the_benchmarks_start checks "

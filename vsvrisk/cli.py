@@ -215,6 +215,50 @@ def promote(
 
 
 @app.command()
+def sweep(
+    config: Annotated[Path, typer.Option(help="Sweep config (YAML; see configs/sweep-*.yaml), e.g. --config configs/sweep-lightgbm.yaml")],
+    data: Annotated[Optional[Path], typer.Option(help="Person-year file (parquet or csv) with both cohorts of the spec, read once for every trial; default: the spec's synthetic population, e.g. --data cohorts.parquet")] = None,
+    experiment: Annotated[str, typer.Option(help="MLflow experiment of the sweep's parent run, e.g. --experiment sweeps-2026")] = "vsvrisk-sweeps",
+) -> None:
+    """Try settings of a model (a grid or an Optuna search), each trial fitted and scored out of time.
+
+    One MLflow parent run with a child run per trial; the best trial is tagged best_trial and its
+    settings and metrics are copied onto the parent. Trials run in parallel through joblib, on
+    this machine or on a Dask or Ray cluster named in the config.
+
+    Example: vsvrisk sweep --config configs/sweep-lightgbm.yaml
+    """
+    _check_input("--config", config)
+    _check_input("--data", data)
+    from rich.console import Console
+    from rich.table import Table
+
+    from vsvrisk import runs, tracking
+
+    console = Console()
+    with console.status("starting") as status:
+        result = runs.sweep_run(config, data, experiment=experiment, progress=lambda message: status.update(message))
+    trials = result.trials.sort_values(result.objective, ascending=result.direction == "minimize", na_position="last")
+    settings = list(result.best["settings"])
+
+    def shown(value) -> str:
+        return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+    table = Table(title=f"Sweep: {len(trials)} trials, {result.objective} ({result.direction}d), best first")
+    for column in ("trial", *(key.rsplit(".", 1)[-1] for key in settings), result.objective, "seconds"):
+        table.add_column(column, justify="right")
+    for row in trials.to_dict("records"):  # settings are dotted keys: not attribute names
+        value = row[result.objective]
+        table.add_row(str(row["number"]), *(shown(row[key]) for key in settings),
+                      "failed" if row["state"] != "FINISHED" else f"{value:.4f}", f"{row['duration_s']:.1f}")
+    console.print(table)
+    best = result.best
+    console.print(f"best: trial {best['number']} ({', '.join(f'{k} {shown(v)}' for k, v in best['settings'].items())}), "
+                  f"{result.objective} {best['value']:.4f}; run {best['run_id']}")
+    console.print(f"sweep run id: [bold]{result.run_id}[/bold]  (store: {tracking.tracking_uri()})")
+
+
+@app.command()
 def explain(
     run: Annotated[str, typer.Option(help="Training run id (vsvrisk train prints it), e.g. --run 3ffaa558")],
     out: Annotated[Path, typer.Option(help="Output folder for drivers.csv, regions.csv, plots and explain.html, e.g. --out out/explain")],

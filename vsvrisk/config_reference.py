@@ -6,6 +6,7 @@ file in the repository is out of date, so the reference can never drift from the
 
 from __future__ import annotations
 
+import re
 import typing
 
 from pydantic import BaseModel
@@ -20,6 +21,7 @@ def _files() -> list[tuple[str, type[BaseModel]]]:
     from vsvrisk.features import FeatureSpec
     from vsvrisk.models.spec import ModelSpec
     from vsvrisk.policy.config import PolicyConfig
+    from vsvrisk.runs.sweep import SweepConfig
 
     return [
         ("Model spec (`configs/cbs-replica.yaml`, `logistic.yaml`, `lightgbm.yaml`, ...)", ModelSpec),
@@ -27,13 +29,15 @@ def _files() -> list[tuple[str, type[BaseModel]]]:
         ("Feature spec (`configs/features.yaml`)", FeatureSpec),
         ("Impact of modelling choices (`configs/impact.yaml`)", ImpactConfig),
         ("Policy analysis (`configs/policy.yaml`)", PolicyConfig),
+        ("Sweep (`configs/sweep-model-size.yaml`, `sweep-lightgbm.yaml`)", SweepConfig),
     ]
 
 
 
 def _type_name(annotation) -> str:
     text = repr(annotation) if not isinstance(annotation, type) else annotation.__name__
-    return text.replace("typing.", "").replace("pathlib._local.", "").replace("pathlib.", "")
+    # Class names without their module path (vsvrisk.runs._sweep_config.SearchDimension -> SearchDimension).
+    return re.sub(r"\b(?:[a-z_]\w*\.)+([A-Za-z_]\w*)", r"\1", text)
 
 
 def _default(field) -> str:
@@ -61,7 +65,9 @@ def _table(model: type[BaseModel], prefix: str = "") -> list[str]:
     for name, field in model.model_fields.items():
         description = (field.description or "").replace("|", "\\|").replace("\n", " ")
         rows.append(f"| `{prefix}{name}` | {_type_name(field.annotation).replace('|', 'or')} | {_default(field)} | {description} |")
-        nested += [(f"{prefix}{name}.", sub) for sub in _nested(field.annotation)]
+        # A mapping of sections (an Optuna space) documents its entries as key.<name>.field.
+        entry = "<key>." if typing.get_origin(field.annotation) is dict else ""
+        nested += [(f"{prefix}{name}.{entry}", sub) for sub in _nested(field.annotation)]
     for sub_prefix, sub in nested:
         rows += _table(sub, sub_prefix)
     return rows

@@ -66,7 +66,7 @@ def _sector_masks(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     return {name: mask for name, mask in masks.items() if mask.any()}
 
 
-def evaluate_predictions(frame: pd.DataFrame, p) -> Evaluation:
+def evaluate_predictions(frame: pd.DataFrame, p, *, by_group: bool = True) -> Evaluation:
     """Score predicted risks on a cohort with known outcomes.
 
     Parameters
@@ -76,6 +76,9 @@ def evaluate_predictions(frame: pd.DataFrame, p) -> Evaluation:
         population) add the distance to the truth.
     p : array-like
         Predicted risk of each row.
+    by_group : bool, default=True
+        Also score every level of each audit characteristic (``Evaluation.by_group``; the
+        slowest part on a small cohort). A sweep that ranks models by one metric skips it.
 
     Returns
     -------
@@ -96,7 +99,7 @@ def evaluate_predictions(frame: pd.DataFrame, p) -> Evaluation:
     has_truth = "p_true" in frame and "p_true_features" in frame
     rows, metrics = [], {}
     sectors = _sector_masks(frame)
-    groups = _group_cells(frame, sectors)
+    groups = _group_cells(frame, sectors) if by_group else []
     # Every sector and group cell in one batch: worker processes share them at national size.
     scores_of = _metrics_of_cells(y, p, [*sectors.values(), *(cell for *_, cell in groups)])
     for (sector, mask), scores in zip(sectors.items(), scores_of):
@@ -117,7 +120,7 @@ def evaluate_predictions(frame: pd.DataFrame, p) -> Evaluation:
         metrics=metrics,
         by_sector=pd.DataFrame(rows).set_index("sector"),
         by_region=by_region.reset_index(),
-        by_group=_group_table(groups, scores_of[len(sectors):]),
+        by_group=_group_table(groups, scores_of[len(sectors):]) if by_group else pd.DataFrame(),
     )
 
 
@@ -196,8 +199,10 @@ def _cohort(frame: pd.DataFrame, year: int, what: str) -> pd.DataFrame:
     return cohort
 
 
-def out_of_time(model, frame: pd.DataFrame, train_year: int, eval_year: int) -> OutOfTimeResult:
+def out_of_time(model, frame: pd.DataFrame, train_year: int, eval_year: int, *, by_group: bool = True) -> OutOfTimeResult:
     """Fit a clone of ``model`` on cohort ``train_year`` and evaluate it on ``eval_year``.
+
+    ``by_group=False`` leaves out the metrics per group (see :func:`evaluate_predictions`).
 
     Examples
     --------
@@ -213,7 +218,7 @@ def out_of_time(model, frame: pd.DataFrame, train_year: int, eval_year: int) -> 
     evaluation_cohort = _cohort(frame, eval_year, "eval")
     fitted = clone(model).fit(train)
     p = fitted.predict_risk(evaluation_cohort)
-    evaluation = evaluate_predictions(evaluation_cohort, p)
+    evaluation = evaluate_predictions(evaluation_cohort, p, by_group=by_group)
     return OutOfTimeResult(fitted, evaluation, train_year, eval_year, len(train), len(evaluation_cohort),
                            np.asarray(p))
 

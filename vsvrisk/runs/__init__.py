@@ -9,7 +9,8 @@ outputs all-or-nothing, and record what they did. No library package imports thi
 - :func:`explain_run`: ``vsvrisk explain``; :func:`audit_run`: ``vsvrisk audit``;
 - :func:`impact_run`: ``vsvrisk impact``; :func:`card_run`: ``vsvrisk card``;
 - :func:`allocate_run`: ``vsvrisk allocate``;
-- :func:`prevention_run`, :func:`registration_run`, :func:`path_run`: ``vsvrisk policy ...``.
+- :func:`prevention_run`, :func:`registration_run`, :func:`path_run`: ``vsvrisk policy ...``;
+- :func:`sweep_run`: ``vsvrisk sweep`` (a grid or an Optuna search, a child run per trial).
 
 ``load_model``, ``load_spec`` (:mod:`vsvrisk.tracking`), ``load_training_data``
 (:mod:`vsvrisk.cohorts`) and ``default_config`` (:mod:`vsvrisk.config`) are re-exported here
@@ -37,6 +38,9 @@ _HOMES = {
     "path_run": "vsvrisk.runs.policy",
     "prevention_run": "vsvrisk.runs.policy",
     "registration_run": "vsvrisk.runs.policy",
+    "SweepConfig": "vsvrisk.runs.sweep",
+    "SweepResult": "vsvrisk.runs.sweep",
+    "sweep_run": "vsvrisk.runs.sweep",
     "TrainRun": "vsvrisk.runs.training",
     "train": "vsvrisk.runs.training",
     "load_model": "vsvrisk.tracking",
@@ -47,6 +51,8 @@ __getattr__, __dir__ = lazy_names(__name__, _HOMES)
 __all__ = [
     "RUNS_TABLE_METRICS",
     "RunComparison",
+    "SweepConfig",
+    "SweepResult",
     "TrainRun",
     "allocate_run",
     "audit_run",
@@ -62,6 +68,7 @@ __all__ = [
     "prevention_run",
     "registration_run",
     "runs_table",
+    "sweep_run",
     "train",
     "write_comparison",
 ]
