@@ -17,7 +17,23 @@ outputs all-or-nothing, and record what they did. No library package imports thi
 for notebooks.
 """
 
+from typing import TYPE_CHECKING
+
 from vsvrisk._lazy import lazy_names
+
+if TYPE_CHECKING:  # what the names are, for type checkers and the API reference (griffe)
+    from vsvrisk.cohorts import load_training_data
+    from vsvrisk.config import default_config
+    from vsvrisk.runs.allocation import allocate_run
+    from vsvrisk.runs.audit import audit_run
+    from vsvrisk.runs.card import card_run
+    from vsvrisk.runs.comparison import RUNS_TABLE_METRICS, RunComparison, compare_runs, runs_table, write_comparison
+    from vsvrisk.runs.explanation import explain_run
+    from vsvrisk.runs.impact import impact_run
+    from vsvrisk.runs.policy import path_run, prevention_run, registration_run
+    from vsvrisk.runs.sweep import SweepConfig, SweepResult, sweep_run
+    from vsvrisk.runs.training import TrainRun, train
+    from vsvrisk.tracking import load_model, load_spec
 
 # Each workflow is imported when it is first used (PEP 562), not with the package: a command
 # imports only what it runs, and the command line answers help and bad input without loading
