@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -100,6 +99,8 @@ def _registration_watch(model, cohort: pd.DataFrame, p: np.ndarray, allocation: 
     fewer pupils than the disclosure threshold are left out. None when the model uses no
     registration.
     """
+    import pandas as pd
+
     from vsvrisk.policy import expected_registration_gain, risks_to_watch
     from vsvrisk.report import suppress_small_cells
 
