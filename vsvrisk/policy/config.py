@@ -10,13 +10,15 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 
+from vsvrisk.allocate.config import load_allocation_config
 from vsvrisk.config import StrictModel, load_config, validate_config
-from vsvrisk.data.regions import REGION_CODES
+from vsvrisk.data.codes import REGION_CODES
 from vsvrisk.exceptions import ConfigError
-from vsvrisk.policy.registration import REGISTRATIONS
+from vsvrisk.models.spec import load_model_spec
+from vsvrisk.policy._registrations import REGISTRATIONS
 
 __all__ = ["PolicyConfig", "PolicyData", "PreventionSettings", "RegistrationSettings", "PathSettings",
-           "load_policy_config"]
+           "load_policy_config", "override_section"]
 
 
 def _region_codes(values: list[int]) -> list[int]:
@@ -117,8 +119,19 @@ class PolicyConfig(StrictModel):
     n_jobs: int = Field(1, ge=1, description="Model refits in parallel (joblib workers; each refit is seeded).")
 
 
+def _read(config) -> tuple[PolicyConfig, str]:
+    if isinstance(config, PolicyConfig):
+        return config, "policy config"
+    if isinstance(config, dict):
+        return validate_config(config, PolicyConfig, source="policy config"), "policy config"
+    return load_config(config, PolicyConfig), str(config)
+
+
 def load_policy_config(config) -> PolicyConfig:
     """A :class:`PolicyConfig` from a YAML path, a dict or a config; every file it names checked.
+
+    The model spec and the allocation config are read and checked too, so that a wrong key in
+    either is found before the first model is fitted.
 
     Examples
     --------
@@ -126,12 +139,7 @@ def load_policy_config(config) -> PolicyConfig:
     >>> load_policy_config(default_config("policy")).prevention.regions
     [29, 21, 37]
     """
-    if isinstance(config, PolicyConfig):
-        settings, source = config, "policy config"
-    elif isinstance(config, dict):
-        settings, source = validate_config(config, PolicyConfig, source="policy config"), "policy config"
-    else:
-        settings, source = load_config(config, PolicyConfig), str(config)
+    settings, source = _read(config)
     files = [("model", settings.model), ("allocation", settings.allocation), ("data.path", settings.data.path),
              ("path.first", settings.path.first)]
     files += [(f"path.cohorts[{i}]", path) for i, path in enumerate(settings.path.cohorts or [])]
@@ -142,4 +150,29 @@ def load_policy_config(config) -> PolicyConfig:
     if settings.path.cohorts is not None and len(settings.path.cohorts) != len(settings.path.years):
         raise ConfigError(f"{source}: key 'path.cohorts': {len(settings.path.cohorts)} files for "
                           f"{len(settings.path.years)} years: give one cohort per year")
+    load_model_spec(settings.model)
+    load_allocation_config(settings.allocation)
     return settings
+
+
+def override_section(settings: PolicyConfig, section: str, **overrides):
+    """The config with the command line's values (those not None) in one of its sections.
+
+    They are checked as the file is: a bad value is one line naming the key.
+
+    Returns
+    -------
+    (PolicyConfig, section settings)
+
+    Examples
+    --------
+    >>> from vsvrisk.config import default_config
+    >>> settings, part = override_section(load_policy_config(default_config("policy")), "prevention",
+    ...                                   regions=[29], fraction=None)
+    >>> part.regions, part.fraction == settings.prevention.fraction, settings.prevention.regions
+    ([29], True, [29])
+    """
+    part = getattr(settings, section)
+    values = {**part.model_dump(), **{key: value for key, value in overrides.items() if value is not None}}
+    part = validate_config(values, type(part), source="command line")
+    return settings.model_copy(update={section: part}), part
