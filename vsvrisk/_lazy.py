@@ -43,7 +43,8 @@ def _type_checking_imports(module: str) -> dict[str, str]:
     return homes
 
 
-def lazy_names(module: str, homes: dict[str, str] | None = None) -> tuple[Callable[[str], object], Callable[[], list[str]]]:
+def lazy_names(module: str,
+               homes: dict[str, str] | None = None) -> tuple[Callable[[str], object], Callable[[], list[str]]]:
     """The ``__getattr__`` and ``__dir__`` of ``module``, whose names in ``homes`` live elsewhere.
 
     Parameters

@@ -119,14 +119,6 @@ class PolicyConfig(StrictModel):
     n_jobs: int = Field(1, ge=1, description="Model refits in parallel (joblib workers; each refit is seeded).")
 
 
-def _read(config) -> tuple[PolicyConfig, str]:
-    if isinstance(config, PolicyConfig):
-        return config, "policy config"
-    if isinstance(config, dict):
-        return validate_config(config, PolicyConfig, source="policy config"), "policy config"
-    return load_config(config, PolicyConfig), str(config)
-
-
 def load_policy_config(config) -> PolicyConfig:
     """A :class:`PolicyConfig` from a YAML path, a dict or a config; every file it names checked.
 
@@ -139,7 +131,12 @@ def load_policy_config(config) -> PolicyConfig:
     >>> load_policy_config(default_config("policy")).prevention.regions
     [29, 21, 37]
     """
-    settings, source = _read(config)
+    if isinstance(config, PolicyConfig):
+        settings, source = config, "policy config"
+    elif isinstance(config, dict):
+        settings, source = validate_config(config, PolicyConfig, source="policy config"), "policy config"
+    else:
+        settings, source = load_config(config, PolicyConfig), str(config)
     files = [("model", settings.model), ("allocation", settings.allocation), ("data.path", settings.data.path),
              ("path.first", settings.path.first)]
     files += [(f"path.cohorts[{i}]", path) for i, path in enumerate(settings.path.cohorts or [])]
