@@ -7,7 +7,6 @@ that the local store does not hold, are bad input too.
 
 from __future__ import annotations
 
-import importlib
 import json
 import subprocess
 import sys
@@ -17,8 +16,6 @@ import pytest
 import yaml
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
-LAZY_PACKAGES = ("vsvrisk.data", "vsvrisk.features", "vsvrisk.models", "vsvrisk.allocate", "vsvrisk.audit",
-                 "vsvrisk.policy", "vsvrisk.runs")
 HEAVY = ("pandas", "sklearn", "mlflow", "lightgbm", "scipy", "matplotlib", "shap", "pandera", "pyarrow", "statsmodels")
 
 
@@ -120,25 +117,6 @@ def test_config_errors_and_unknown_runs_are_answered_without_the_modelling_stack
     assert len(stderr.strip().splitlines()) == 1
     assert imported == []
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no output, and no MLflow store made by looking
-
-
-@pytest.mark.parametrize("package", LAZY_PACKAGES)
-def test_every_name_of_a_lazy_package_is_found_and_listed(package):
-    module = importlib.import_module(package)
-    for name in module.__all__:
-        value = getattr(module, name)
-        assert not isinstance(value, type(module)), f"{package}.{name} is a module, not the name it exports"
-    assert set(module.__all__) <= set(dir(module))
-
-
-def test_a_name_exported_from_its_namesake_submodule_stays_the_name_once_the_submodule_is_imported():
-    code = ("import vsvrisk.audit, vsvrisk.data\n"
-            "import vsvrisk.audit.impact, vsvrisk.data.regions  # the import system binds the submodules\n"
-            "from vsvrisk.audit import impact\n"
-            "from vsvrisk.data import regions\n"
-            "print(callable(impact), impact.__module__, regions().shape)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.split() == ["True", "vsvrisk.audit.impact", "(40,", "3)"]
 
 
 def test_the_library_still_finds_what_the_lazy_modules_stand_for():
