@@ -22,11 +22,7 @@ from typing import TYPE_CHECKING
 
 from vsvrisk._lazy import lazy_names
 
-# Each workflow is imported when it is first used (PEP 562), not with the package: a command
-# imports only what it runs, and the command line answers help and bad input without loading
-# the modelling stack. The imports below are read by vsvrisk._lazy, type checkers and the API
-# reference; they do not run.
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # what the names are, for type checkers and the API reference (griffe)
     from vsvrisk.cohorts import load_training_data
     from vsvrisk.config import default_config
     from vsvrisk.runs._sweep_config import SweepConfig, load_sweep_config
@@ -41,6 +37,9 @@ if TYPE_CHECKING:
     from vsvrisk.runs.training import TrainRun, train
     from vsvrisk.tracking import load_model, load_spec
 
+# Each workflow is imported when it is first used (PEP 562), not with the package: a command
+# imports only what it runs, and the command line answers help and bad input without loading
+# the modelling stack. vsvrisk._lazy reads each name's home from the imports above.
 __getattr__, __dir__ = lazy_names(__name__)
 
 __all__ = [
