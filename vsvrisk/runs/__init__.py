@@ -25,7 +25,7 @@ from vsvrisk._lazy import lazy_names
 if TYPE_CHECKING:  # what the names are, for type checkers and the API reference (griffe)
     from vsvrisk.cohorts import load_training_data
     from vsvrisk.config import default_config
-    from vsvrisk.runs._sweep_config import SweepConfig, load_sweep_config
+    from vsvrisk.runs._sweep_config import load_sweep_config
     from vsvrisk.runs.allocation import allocate_run
     from vsvrisk.runs.audit import audit_run
     from vsvrisk.runs.card import card_run
@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers and the API reference
     from vsvrisk.runs.explanation import explain_run
     from vsvrisk.runs.impact import impact_run
     from vsvrisk.runs.policy import path_run, prevention_run, registration_run
-    from vsvrisk.runs.sweep import SweepResult, sweep_run
+    from vsvrisk.runs.sweep import SweepConfig, SweepResult, sweep_run
     from vsvrisk.runs.training import TrainRun, train
     from vsvrisk.tracking import load_model, load_spec
 
