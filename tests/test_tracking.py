@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from pathlib import Path
 
 import mlflow
@@ -14,7 +15,9 @@ import yaml
 
 from vsvrisk import runs as runs_module
 from vsvrisk import tracking
+from vsvrisk._local_store import run_in_sqlite_store
 from vsvrisk.cli import main
+from vsvrisk.exceptions import ConfigError
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -206,3 +209,35 @@ def test_bad_model_references_are_one_line_errors(in_store, capsys, argv, named)
     error = capsys.readouterr().err
     assert error.startswith("error: ") and named in error and len(error.strip().splitlines()) == 1
     assert not (folder / "x").exists()
+
+
+def test_the_sqlite_look_up_finds_every_run_mlflow_finds_and_refuses_only_absent_ones(in_store, monkeypatch):
+    folder, _ = in_store
+    client = mlflow.MlflowClient()
+    every = [run.info.run_id for experiment in client.search_experiments()
+             for run in client.search_runs([experiment.experiment_id])]  # training runs and their child runs
+    assert len(every) >= 6
+    for run_id in every:
+        assert run_in_sqlite_store(tracking.tracking_uri(), run_id) is True
+        tracking.refuse_unknown_run(run_id)  # no error
+        assert tracking.load_run(run_id).info.run_id == run_id
+    for absent in ("0123456789abcdef", every[0][:8], every[0].upper()):  # a prefix or another case is not the id
+        assert run_in_sqlite_store(tracking.tracking_uri(), absent) is False
+        with pytest.raises(mlflow.exceptions.MlflowException):
+            client.get_run(absent)  # MLflow does not find it either
+        with pytest.raises(ConfigError, match="not found in the MLflow store"):
+            tracking.refuse_unknown_run(absent)
+    # The same store named by a relative URI, as MLFLOW_TRACKING_URI may give it.
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db")
+    assert run_in_sqlite_store(tracking.tracking_uri(), every[0]) is True
+
+
+def test_other_stores_and_files_that_are_not_mlflow_stores_are_left_to_mlflow(tmp_path):
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as database:
+        database.execute("CREATE TABLE experiments (name TEXT)")
+    for uri in (f"sqlite:///{other}", "http://127.0.0.1:5000", f"file://{tmp_path}/mlruns", str(tmp_path),
+                f"sqlite:///{tmp_path}/store.db?timeout=5", "sqlite://"):
+        assert run_in_sqlite_store(uri, "0123456789abcdef") is None, uri
+    assert run_in_sqlite_store(f"sqlite:///{tmp_path}/none.db", "0123456789abcdef") is False
+    assert not (tmp_path / "none.db").exists()  # looking creates nothing

@@ -12,6 +12,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from vsvrisk._atomic import refuse_existing
+from vsvrisk.exceptions import ConfigError
+
 __all__ = ["policy_app"]
 
 policy_app = typer.Typer(
@@ -27,8 +30,6 @@ Example: vsvrisk policy prevention --config configs/policy.yaml --out out/policy
 
 def _list_option(text: Optional[str], option: str, kind: type):
     """A comma-separated option value (``29,21,37``) as a list, or None when not given."""
-    from vsvrisk.exceptions import ConfigError
-
     if text is None:
         return None
     try:
@@ -36,6 +37,16 @@ def _list_option(text: Optional[str], option: str, kind: type):
     except ValueError:
         raise ConfigError(f"{option} {text}: give {kind.__name__} values separated by commas, e.g. {option} "
                           + ("29,21,37" if kind is int else "0.025,0.05,0.1")) from None
+
+
+def _check_inputs(config: Path, out: Path, overwrite: bool, section: str, **overrides) -> None:
+    # An existing output, a wrong key or value in the config (or in the model spec and allocation
+    # config it names) or in an option that changes it: answered before the analysis imports the
+    # modelling stack.
+    from vsvrisk.policy.config import load_policy_config, override_section
+
+    refuse_existing(out, overwrite=overwrite)
+    override_section(load_policy_config(config), section, **overrides)
 
 
 def _print_policy(outcome, files: str) -> None:
@@ -62,12 +73,14 @@ def policy_prevention(
 
     Example: vsvrisk policy prevention --config configs/policy.yaml --out out/policy/prevention --regions 29,37
     """
+    region_codes = _list_option(regions, "--regions", int)
+    _check_inputs(config, out, overwrite, "prevention", regions=region_codes, fraction=fraction, n_seeds=n_seeds)
     from rich.console import Console
 
     from vsvrisk.runs.policy import prevention_run
 
     with Console().status("prevention check") as status:
-        outcome = prevention_run(config, out, overwrite, regions=_list_option(regions, "--regions", int),
+        outcome = prevention_run(config, out, overwrite, regions=region_codes,
                                  fraction=fraction, n_seeds=n_seeds, experiment=experiment, lang=lang,
                                  progress=lambda message: status.update(message))
     _print_policy(outcome, "prevention.csv, prevention-regions.csv, prevention.html")
@@ -87,6 +100,7 @@ def policy_registration(
 
     Example: vsvrisk policy registration --config configs/policy.yaml --out out/policy/registration
     """
+    _check_inputs(config, out, overwrite, "registration", refit=refit, share_pp=share_pp)
     from rich.console import Console
 
     from vsvrisk.runs.policy import registration_run
@@ -112,11 +126,15 @@ def policy_path(
 
     Example: vsvrisk policy path --config configs/policy.yaml --out out/policy/path --bands 0.025,0.05,0.1
     """
+    band_values = _list_option(bands, "--bands", float)
+    if first is not None and not first.is_file():
+        raise ConfigError(f"--first {first}: file not found: give last year's allocation.csv")
+    _check_inputs(config, out, overwrite, "path", bands=band_values, first=first)
     from rich.console import Console
 
     from vsvrisk.runs.policy import path_run
 
     with Console().status("multi-year path") as status:
-        outcome = path_run(config, out, overwrite, bands=_list_option(bands, "--bands", float), first=first,
+        outcome = path_run(config, out, overwrite, bands=band_values, first=first,
                            experiment=experiment, lang=lang, progress=lambda message: status.update(message))
     _print_policy(outcome, "path.csv, path-regions.csv, path-bands.csv, path.html")

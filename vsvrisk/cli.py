@@ -6,8 +6,9 @@ keeps its traceback (exit 1). Commands hold no modelling logic: they parse optio
 library, and print.
 
 Help and bad input are answered at once: this module imports typer and nothing heavy (a test
-holds it to that), and each command checks its options, and that its output does not exist yet,
-before it imports what it runs (``experiments/bench_cli.py`` times it).
+holds it to that), and each command checks its options, its config (the pydantic models need
+neither pandas nor scikit-learn), its run id (in the local SQLite store, without MLflow) and that
+its output does not exist yet, before it imports what it runs (``experiments/bench_cli.py`` times it).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from vsvrisk._cli_policy import policy_app
 from vsvrisk._compat import CliAbort, CliUsageError
 from vsvrisk._display import print_allocation, print_figures, print_metrics, print_warnings
 from vsvrisk.exceptions import ConfigError, VsvriskError
+from vsvrisk.tracking import refuse_unknown_run
 
 _HELP = """Regional risk of early school leaving (vsv) and the budget that follows it.
 
@@ -149,6 +151,9 @@ def train(
     """
     _check_input("--config", config)
     _check_input("--data", data)
+    from vsvrisk.models import load_model_spec
+
+    load_model_spec(config)
     from rich.console import Console
 
     from vsvrisk import runs, tracking
@@ -179,6 +184,8 @@ def compare(
 
     Example: vsvrisk compare --experiment demo --out out/compare
     """
+    for run_id in run or ():
+        refuse_unknown_run(run_id)
     from rich.console import Console
 
     from vsvrisk import runs
@@ -208,6 +215,7 @@ def promote(
 
     Example: vsvrisk promote --run 3ffaa558 --alias champion
     """
+    refuse_unknown_run(run)
     from vsvrisk import tracking
 
     name, version = tracking.promote(run, alias)
@@ -230,6 +238,9 @@ def sweep(
     """
     _check_input("--config", config)
     _check_input("--data", data)
+    from vsvrisk.runs import load_sweep_config
+
+    load_sweep_config(config)  # every trial's settings checked against the model spec
     from rich.console import Console
     from rich.table import Table
 
@@ -275,6 +286,7 @@ def explain(
         raise ConfigError(f"--compare takes two region codes (A and B), got {len(compare)}")
     _check_input("--data", data)
     refuse_existing(out, overwrite=overwrite)
+    refuse_unknown_run(run)
     from rich.console import Console
 
     from vsvrisk.runs import explain_run
@@ -307,6 +319,11 @@ def allocate(
     for option, path in (("--config", config), ("--need", need), ("--data", data)):
         _check_input(option, path)
     refuse_existing(out, overwrite=overwrite)
+    from vsvrisk.allocate import load_allocation_config
+
+    load_allocation_config(config)
+    if run is not None:
+        refuse_unknown_run(run)
     from rich.console import Console
 
     from vsvrisk import runs
@@ -333,6 +350,7 @@ def audit(
     """
     _check_input("--data", data)
     refuse_existing(out, overwrite=overwrite)
+    refuse_unknown_run(run)
     from rich.console import Console
 
     from vsvrisk.runs import audit_run
@@ -364,13 +382,23 @@ def impact(
     for option, path in (("--config", config), ("--data", data), ("--allocation", allocation)):
         _check_input(option, path)
     refuse_existing(out, overwrite=overwrite)
+    from vsvrisk.allocate import load_allocation_config
+    from vsvrisk.audit import load_impact_config
+    from vsvrisk.config import default_config
+
+    config = config or default_config("impact")
+    load_impact_config(config)  # with the model specs and the allocation config it names
+    if allocation is not None:
+        load_allocation_config(allocation)
+    if run is not None:
+        refuse_unknown_run(run)
     from rich.console import Console
 
-    from vsvrisk.runs import default_config, impact_run
+    from vsvrisk.runs import impact_run
 
     console = Console()
     with console.status("refitting the alternatives") as status:
-        folder = impact_run(config or default_config("impact"), out, overwrite, run_id=run, data=data,
+        folder = impact_run(config, out, overwrite, run_id=run, data=data,
                             allocation=allocation, lang=lang, progress=lambda message: status.update(message))
     console.print(f"impact in {folder}: impact.csv, impact.png, impact.html")
 
@@ -387,6 +415,7 @@ def card(
     Example: vsvrisk card --run 3ffaa558 --out out/card
     """
     refuse_existing(out, overwrite=overwrite)
+    refuse_unknown_run(run)
     from vsvrisk.runs import card_run
 
     folder = card_run(run, out, overwrite, lang=lang)

@@ -26,9 +26,13 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+from vsvrisk._local_store import run_in_sqlite_store
+from vsvrisk.exceptions import ConfigError
+
+if TYPE_CHECKING:  # this module imports MLflow and pandas only where it uses them: see refuse_unknown_run
+    import pandas as pd
 
 __all__ = [
     "DEFAULT_EXPERIMENT",
@@ -39,6 +43,7 @@ __all__ = [
     "log_table",
     "log_figure",
     "load_run",
+    "refuse_unknown_run",
     "load_model",
     "load_spec",
     "log_cohort",
@@ -178,21 +183,42 @@ def log_json(data: dict, artifact_file: str) -> None:
     mlflow.log_text(json.dumps(data, indent=2, sort_keys=True, default=str), artifact_file)
 
 
+def _run_not_found(run_id: str) -> ConfigError:
+    return ConfigError(f"run '{run_id}' not found in the MLflow store {tracking_uri()}: "
+                       "list runs with 'vsvrisk compare' or set MLFLOW_TRACKING_URI")
+
+
+def refuse_unknown_run(run_id: str) -> None:
+    """Raise :func:`load_run`'s one-line error at once when the store certainly lacks the run.
+
+    A local SQLite store (the default) is read with the standard library, without importing
+    MLflow (seconds), so that a mistyped id is answered in a blink; for any other store, or a
+    file that cannot be read as one, nothing is decided here and MLflow looks later.
+
+    Examples
+    --------
+    >>> import os
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {"MLFLOW_TRACKING_URI": "sqlite:////nowhere/mlflow.db"}):
+    ...     refuse_unknown_run("3ffaa558")
+    Traceback (most recent call last):
+    vsvrisk.exceptions.ConfigError: run '3ffaa558' not found in the MLflow store sqlite:////nowhere/mlflow.db: list runs with 'vsvrisk compare' or set MLFLOW_TRACKING_URI
+    """
+    if run_in_sqlite_store(tracking_uri(), run_id) is False:
+        raise _run_not_found(run_id)
+
+
 def load_run(run_id: str):
     """Fetch a run by id, with a one-line error when it does not exist in the store."""
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    from vsvrisk.exceptions import ConfigError
-
+    refuse_unknown_run(run_id)
     configure()
     try:
         return MlflowClient().get_run(run_id)
     except MlflowException:
-        raise ConfigError(
-            f"run '{run_id}' not found in the MLflow store {tracking_uri()}: "
-            "list runs with 'vsvrisk compare' or set MLFLOW_TRACKING_URI"
-        ) from None
+        raise _run_not_found(run_id) from None
 
 
 def load_model(run_id: str):
@@ -298,8 +324,6 @@ def promote(run_id: str, alias: str) -> tuple[str, str]:
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    from vsvrisk.exceptions import ConfigError
-
     run = load_run(run_id)
     if "learner" not in run.data.tags:
         raise ConfigError(f"--run {run_id}: not a training run: pass the id 'vsvrisk train' printed")
@@ -325,8 +349,6 @@ def resolve_model(uri: str) -> tuple[str, str]:
     """
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
-
-    from vsvrisk.exceptions import ConfigError
 
     configure()
     body = uri.removeprefix("models:/")

@@ -11,21 +11,21 @@ A pure library: nothing here reads a model or writes a report.
 - :mod:`~vsvrisk.allocate.config`: the YAML config (:class:`AllocationConfig`).
 """
 
-from vsvrisk.allocate.config import AllocationConfig, load_allocation_config
-from vsvrisk.allocate.need import Scenario, TopShare, need_from_predictions, parse_scenario
-from vsvrisk.allocate.rules import (
-    AllocationRules,
-    InfeasibleRulesError,
-    allocate,
-    largest_remainder,
-)
-from vsvrisk.allocate.tables import need_from_table, read_previous_allocation
-from vsvrisk.allocate.uncertainty import (
-    allocation_intervals,
-    bootstrap_need,
-    replicate_weights,
-    weighted_need,
-)
+from typing import TYPE_CHECKING
+
+from vsvrisk._lazy import lazy_names
+
+# Imported on first use (NumPy, pandas and SciPy with them): the config and the settings it
+# checks (config, _settings) need none of them, so that a config is checked at once.
+if TYPE_CHECKING:
+    from vsvrisk.allocate._settings import AllocationRules, Scenario, TopShare, parse_scenario
+    from vsvrisk.allocate.config import AllocationConfig, load_allocation_config
+    from vsvrisk.allocate.need import need_from_predictions
+    from vsvrisk.allocate.rules import InfeasibleRulesError, allocate, largest_remainder
+    from vsvrisk.allocate.tables import need_from_table, read_previous_allocation
+    from vsvrisk.allocate.uncertainty import allocation_intervals, bootstrap_need, replicate_weights, weighted_need
+
+__getattr__, __dir__ = lazy_names(__name__)
 
 __all__ = [
     "AllocationConfig",

@@ -14,8 +14,7 @@ from typing import Any
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from vsvrisk.allocate.need import Scenario, scenario_from
-from vsvrisk.allocate.rules import AllocationRules
+from vsvrisk.allocate._settings import AllocationRules, Scenario, scenario_from
 from vsvrisk.config import StrictModel, load_config
 from vsvrisk.exceptions import ConfigError
 

@@ -8,13 +8,10 @@ top share, vo and mbo together.
 
 from __future__ import annotations
 
-from typing import Literal, Union
-
 import numpy as np
 import pandas as pd
-from pydantic import Field, ValidationError
 
-from vsvrisk.config import StrictModel
+from vsvrisk.allocate._settings import Scenario, TopShare, parse_scenario, scenario_from
 from vsvrisk.data.regions import REGION_CODES
 from vsvrisk.exceptions import AllocationError
 
@@ -29,54 +26,6 @@ __all__ = [
 ]
 
 N_REGIONS = len(REGION_CODES)
-
-
-class TopShare(StrictModel):
-    """Count only the persons in the national top ``top_share`` of predicted probability.
-
-    Examples
-    --------
-    >>> TopShare(top_share=0.4).top_share
-    0.4
-    """
-
-    top_share: float = Field(
-        gt=0, lt=1, description="Share of persons, highest probability first, that count (0.4 = top 40%)."
-    )
-
-
-Scenario = Union[Literal["all"], TopShare]
-
-
-def scenario_from(value: object) -> Scenario:
-    """Check a scenario; a ``ValueError`` with one line says what is wrong (for config and API)."""
-    if (isinstance(value, str) and value == "all") or isinstance(value, TopShare):
-        return value
-    if isinstance(value, dict):
-        try:
-            return TopShare.model_validate(value)
-        except ValidationError as error:
-            problems = error.errors()
-            first = next((p for p in problems if p["type"] == "extra_forbidden"), problems[0])
-            where = ".".join(str(part) for part in first["loc"])
-            if first["type"] == "extra_forbidden":
-                raise ValueError(f"unknown key '{where}': the only key is top_share") from None
-            raise ValueError(f"{where}: {first['msg']}") from None
-    raise ValueError(f"use 'all' or a mapping like {{top_share: 0.4}}, not {value!r}")
-
-
-def parse_scenario(scenario: Scenario | dict | str) -> Scenario:
-    """Return ``"all"`` or a :class:`TopShare`; a mapping ``{"top_share": 0.4}`` is accepted.
-
-    Examples
-    --------
-    >>> parse_scenario({"top_share": 0.4})
-    TopShare(top_share=0.4)
-    """
-    try:
-        return scenario_from(scenario)
-    except ValueError as error:
-        raise AllocationError(f"scenario: {error}") from None
 
 
 # --------------------------------------------------------------------------- from predictions

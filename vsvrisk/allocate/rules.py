@@ -26,10 +26,11 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, ValidationError
+from pydantic import ValidationError
 
-from vsvrisk.config import StrictModel, format_validation_error
+from vsvrisk.allocate._settings import AllocationRules
 from vsvrisk.allocate.tables import region_values
+from vsvrisk.config import format_validation_error
 from vsvrisk.data.regions import REGION_CODES, regions
 from vsvrisk.exceptions import AllocationError
 
@@ -39,28 +40,6 @@ N_REGIONS = len(REGION_CODES)
 # Euros of slack when comparing a total with the budget: far below a cent, far above the
 # round-off of summing 40 amounts of a few million euros (about 1e-8 euro).
 TOLERANCE_EUR = 1e-6
-
-
-class AllocationRules(StrictModel):
-    """The rules that turn need into euros (DESIGN section 9).
-
-    Examples
-    --------
-    >>> AllocationRules(budget_eur=90_000_000, base_amount_eur=250_000).floor_eur
-    0
-    """
-
-    budget_eur: int = Field(gt=0, description="The whole budget in euros, split over the 40 regions.")
-    base_amount_eur: int = Field(
-        default=0, ge=0, description="Fixed amount every region gets before need is counted."
-    )
-    floor_eur: int = Field(default=0, ge=0, description="No region gets less than this.")
-    max_change: float | None = Field(
-        default=None,
-        gt=0,
-        le=1,
-        description="Largest relative change against the previous allocation (0.05 = 5%).",
-    )
 
 
 class InfeasibleRulesError(AllocationError):

@@ -13,15 +13,20 @@ The workflows that read a run and write these reports (``audit_run``, ``impact_r
 ``card_run``) are in :mod:`vsvrisk.runs`.
 """
 
-from vsvrisk.audit.card import model_card
-from vsvrisk.audit.drift import (
-    calibration_change,
-    drift_report,
-    drift_warnings,
-    population_stability_index,
-)
-from vsvrisk.audit.fairness import BAND, CHARACTERISTICS, AuditResult, audit_predictions
-from vsvrisk.audit.impact import Alternative, ImpactConfig, impact, load_impact_config
+from typing import TYPE_CHECKING
+
+from vsvrisk._lazy import lazy_names
+
+# Imported on first use (pandas, scikit-learn, matplotlib with them): the impact config
+# (_impact_config) needs none of them, so that it is checked at once.
+if TYPE_CHECKING:
+    from vsvrisk.audit._impact_config import Alternative, ImpactConfig, load_impact_config
+    from vsvrisk.audit.card import model_card
+    from vsvrisk.audit.drift import calibration_change, drift_report, drift_warnings, population_stability_index
+    from vsvrisk.audit.fairness import BAND, CHARACTERISTICS, AuditResult, audit_predictions
+    from vsvrisk.audit.impact import impact
+
+__getattr__, __dir__ = lazy_names(__name__)
 
 __all__ = [
     "BAND",

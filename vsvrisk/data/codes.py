@@ -39,7 +39,12 @@ MULTIPROBLEM_THRESHOLD = 2
 
 #: Household wealth in five percentile groups: [0, 20), [20, 40), ..., [80, 100].
 WEALTH_GROUP_EDGES = (0, 20, 40, 60, 80, 100)
-WEALTH_GROUPS = ("q1", "q2", "q3", "q4", "q5", "missing")
+#: The label of a missing percentile, the last category of every wealth group column.
+WEALTH_MISSING = "missing"
+WEALTH_GROUPS = ("q1", "q2", "q3", "q4", "q5", WEALTH_MISSING)
+
+#: The codes of the 40 RMC / Doorstroompunt regions (their names: :mod:`vsvrisk.data.regions`).
+REGION_CODES = tuple(range(1, 41))
 
 #: Categorical columns (category dtype in memory) and their codes.
 CATEGORICAL_CODES = MappingProxyType(
@@ -140,6 +145,8 @@ WIDER_DEFINITION_SOURCE = "Kamerbrief 2026"
 
 #: Which model group a sector belongs to (vavo is modelled with mbo unless a config says so).
 MODEL_GROUP = MappingProxyType({"vo": "vo", "mbo": "mbo", "vavo": "mbo"})
+#: The model groups in the order their age-group labels are listed.
+MODEL_GROUPS = ("vo", "mbo")
 
 
 def age_group_labels(model_group: str, upper_age: int = DEFAULT_UPPER_AGE) -> tuple[str, ...]:
@@ -156,3 +163,40 @@ def age_group_labels(model_group: str, upper_age: int = DEFAULT_UPPER_AGE) -> tu
     if model_group == "vo":
         return (f"<={bounds[0] - 1}", *(str(b) for b in bounds[:-1]), f">={bounds[-1]}")
     return (f"<={bounds[0] - 1}", *(str(b) for b in bounds))
+
+
+def _label_order(label: str) -> tuple[int, int]:
+    # "<=n" groups first, then single years, then ">=n": within each model group this is the
+    # order of age, so each group's youngest label comes first among the labels it uses.
+    if label.startswith("<="):
+        return (0, int(label[2:]))
+    if label.startswith(">="):
+        return (2, int(label[2:]))
+    return (1, int(label))
+
+
+def age_group_categories(upper_age: int = DEFAULT_UPPER_AGE) -> tuple[str, ...]:
+    """The categories of ``age_group``: the vo and mbo labels together, in one fixed order.
+
+    vo and mbo use different CBS groups (vo ``<=14, 15, 16, 17, 18, >=19``; mbo and vavo
+    ``<=16, 17, ..., upper_age - 1``), and one column holds both, so its categories are the
+    union: the ``<=`` groups first, then the single years in ascending order, then ``>=19``.
+    Within each model group that is the order of age, so the first level a vo-only or an
+    mbo-only frame uses is its youngest group (the reference of a one-hot encoding).
+
+    Parameters
+    ----------
+    upper_age : int, default=23
+        The population is younger than this on the reference date.
+
+    Returns
+    -------
+    categories : tuple of str
+
+    Examples
+    --------
+    >>> age_group_categories()
+    ('<=14', '<=16', '15', '16', '17', '18', '19', '20', '21', '22', '>=19')
+    """
+    labels = {label for group in MODEL_GROUPS for label in age_group_labels(group, upper_age)}
+    return tuple(sorted(labels, key=_label_order))

@@ -11,9 +11,9 @@ from importlib.resources import files
 
 import pandas as pd
 
-__all__ = ["regions", "region_names", "REGION_CODES"]
+from vsvrisk.data.codes import REGION_CODES
 
-REGION_CODES = tuple(range(1, 41))
+__all__ = ["regions", "region_names", "REGION_CODES"]
 
 
 @lru_cache(maxsize=1)

@@ -11,16 +11,22 @@ scikit-learn transformers with pandas in and out:
   whole ``Pipeline``.
 """
 
-from vsvrisk.features._age import AgeAtReferenceDate, age_group_categories
-from vsvrisk.features._encoding import CategoryEncoder
-from vsvrisk.features._multiproblematiek import Multiproblematiek
-from vsvrisk.features._pipeline import (
-    ALLOWED_FEATURES,
-    CATEGORICAL_FEATURES,
-    FeatureSpec,
-    build_feature_pipeline,
-)
-from vsvrisk.features._wealth import WealthGroup
+from typing import TYPE_CHECKING
+
+from vsvrisk._lazy import lazy_names
+
+# Imported on first use (scikit-learn and pandas with them): the feature spec and its lists
+# (vsvrisk.features._spec) need neither, so that a model spec is checked without them.
+if TYPE_CHECKING:
+    from vsvrisk.data.codes import age_group_categories
+    from vsvrisk.features._age import AgeAtReferenceDate
+    from vsvrisk.features._encoding import CategoryEncoder
+    from vsvrisk.features._multiproblematiek import Multiproblematiek
+    from vsvrisk.features._pipeline import build_feature_pipeline
+    from vsvrisk.features._spec import ALLOWED_FEATURES, CATEGORICAL_FEATURES, FeatureSpec
+    from vsvrisk.features._wealth import WealthGroup
+
+__getattr__, __dir__ = lazy_names(__name__)
 
 __all__ = [
     "ALLOWED_FEATURES",

@@ -16,53 +16,15 @@ from vsvrisk.data.codes import (
     AGE_GROUP_BOUNDS,
     DEFAULT_UPPER_AGE,
     MODEL_GROUP,
+    MODEL_GROUPS,
     REFERENCE_MONTH_DAY,
+    age_group_categories,
     age_group_labels,
 )
 from vsvrisk.exceptions import SchemaError
 from vsvrisk.features._base import check_frame, feature_names_out, first_rows, require_columns
 
-__all__ = ["AgeAtReferenceDate", "age_group_categories"]
-
-#: The model groups in the order their labels are listed; vavo goes with mbo (codes.MODEL_GROUP).
-_MODEL_GROUPS = ("vo", "mbo")
-
-
-def _label_order(label: str) -> tuple[int, int]:
-    # "<=n" groups first, then single years, then ">=n": within each model group this is the
-    # order of age, so each group's youngest label comes first among the labels it uses.
-    if label.startswith("<="):
-        return (0, int(label[2:]))
-    if label.startswith(">="):
-        return (2, int(label[2:]))
-    return (1, int(label))
-
-
-def age_group_categories(upper_age: int = DEFAULT_UPPER_AGE) -> tuple[str, ...]:
-    """The categories of ``age_group``: the vo and mbo labels together, in one fixed order.
-
-    vo and mbo use different CBS groups (vo ``<=14, 15, 16, 17, 18, >=19``; mbo and vavo
-    ``<=16, 17, ..., upper_age - 1``), and one column holds both, so its categories are the
-    union: the ``<=`` groups first, then the single years in ascending order, then ``>=19``.
-    Within each model group that is the order of age, so the first level a vo-only or an
-    mbo-only frame uses is its youngest group (the reference of a one-hot encoding).
-
-    Parameters
-    ----------
-    upper_age : int, default=23
-        The population is younger than this on the reference date.
-
-    Returns
-    -------
-    categories : tuple of str
-
-    Examples
-    --------
-    >>> age_group_categories()
-    ('<=14', '<=16', '15', '16', '17', '18', '19', '20', '21', '22', '>=19')
-    """
-    labels = {label for group in _MODEL_GROUPS for label in age_group_labels(group, upper_age)}
-    return tuple(sorted(labels, key=_label_order))
+__all__ = ["AgeAtReferenceDate", "age_group_categories"]  # the categories live in the code book
 
 
 def _age_group_lookup(
@@ -74,7 +36,7 @@ def _age_group_lookup(
     ("<=n") covers every age up to ``first`` and the last covers the oldest ages.
     """
     lookup = {}
-    for group in _MODEL_GROUPS:
+    for group in MODEL_GROUPS:
         labels = age_group_labels(group, upper_age)
         first = [b for b in AGE_GROUP_BOUNDS[group] if b < upper_age][0] - 1
         lookup[group] = (first, np.array([categories.index(label) for label in labels]))
@@ -245,10 +207,10 @@ class AgeAtReferenceDate(TransformerMixin, BaseEstimator):
             )
         lookup = _age_group_lookup(self.upper_age, self.categories_)
         # An unused category that is no sector maps to -1; no row has it (checked above).
-        position = [_MODEL_GROUPS.index(group) if group else -1 for group in known]
+        position = [MODEL_GROUPS.index(group) if group else -1 for group in known]
         group_of_row = np.array(position, dtype=np.int64)[sector_codes] if known else sector_codes
         codes = np.empty(len(age), dtype=np.int64)
-        for index, group in enumerate(_MODEL_GROUPS):
+        for index, group in enumerate(MODEL_GROUPS):
             first, table = lookup[group]
             rows = group_of_row == index
             codes[rows] = table[np.clip(age[rows], first, first + len(table) - 1) - first]

@@ -10,14 +10,11 @@ from vsvrisk._compat import _fit_context
 from sklearn.utils.validation import check_is_fitted
 
 from vsvrisk.data.codes import WEALTH_GROUP_EDGES
+from vsvrisk.data.codes import WEALTH_MISSING as MISSING
 from vsvrisk.exceptions import SchemaError
 from vsvrisk.features._base import check_frame, feature_names_out, first_rows, require_columns
 
 __all__ = ["WealthGroup"]
-
-#: The label of a missing percentile, the last category of every group column.
-MISSING = "missing"
-
 
 def _group_name(column: str) -> str:
     # wealth_percentile -> wealth_group; any other column c -> c_group.

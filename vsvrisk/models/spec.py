@@ -10,8 +10,7 @@ from pydantic import Field, model_validator
 from vsvrisk.config import StrictModel, load_config, validate_config
 from vsvrisk.data.codes import DEFAULT_UPPER_AGE
 from vsvrisk.exceptions import ConfigError
-from vsvrisk.features import FeatureSpec
-from vsvrisk.features._pipeline import ALLOWED_FEATURES
+from vsvrisk.features._spec import ALLOWED_FEATURES, FeatureSpec
 
 __all__ = ["StepwiseSpec", "DataSpec", "ModelSpec", "load_model_spec", "LEARNERS", "CALIBRATIONS"]
 

@@ -17,10 +17,20 @@ a report; the workflow is :mod:`vsvrisk.runs.policy`):
   need-based amount.
 """
 
-from vsvrisk.policy.expected import expected_registration_gain, model_registrations
-from vsvrisk.policy.path import AllocationPath, allocation_path, needs_from_cohorts
-from vsvrisk.policy.prevention import prevented_risk, prevention_check
-from vsvrisk.policy.registration import REGISTRATIONS, register_more, registration_elasticity, risks_to_watch
+from typing import TYPE_CHECKING
+
+from vsvrisk._lazy import lazy_names
+
+# Imported on first use (pandas, scikit-learn, joblib with them): the policy config
+# (vsvrisk.policy.config) needs none of them, so that it is checked at once.
+if TYPE_CHECKING:
+    from vsvrisk.policy._registrations import REGISTRATIONS
+    from vsvrisk.policy.expected import expected_registration_gain, model_registrations
+    from vsvrisk.policy.path import AllocationPath, allocation_path, needs_from_cohorts
+    from vsvrisk.policy.prevention import prevented_risk, prevention_check
+    from vsvrisk.policy.registration import register_more, registration_elasticity, risks_to_watch
+
+__getattr__, __dir__ = lazy_names(__name__)
 
 __all__ = [
     "REGISTRATIONS",

@@ -10,13 +10,15 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 
+from vsvrisk.allocate.config import load_allocation_config
 from vsvrisk.config import StrictModel, load_config, validate_config
-from vsvrisk.data.regions import REGION_CODES
+from vsvrisk.data.codes import REGION_CODES
 from vsvrisk.exceptions import ConfigError
-from vsvrisk.policy.registration import REGISTRATIONS
+from vsvrisk.models.spec import load_model_spec
+from vsvrisk.policy._registrations import REGISTRATIONS
 
 __all__ = ["PolicyConfig", "PolicyData", "PreventionSettings", "RegistrationSettings", "PathSettings",
-           "load_policy_config"]
+           "load_policy_config", "override_section"]
 
 
 def _region_codes(values: list[int]) -> list[int]:
@@ -120,6 +122,9 @@ class PolicyConfig(StrictModel):
 def load_policy_config(config) -> PolicyConfig:
     """A :class:`PolicyConfig` from a YAML path, a dict or a config; every file it names checked.
 
+    The model spec and the allocation config are read and checked too, so that a wrong key in
+    either is found before the first model is fitted.
+
     Examples
     --------
     >>> from vsvrisk.config import default_config
@@ -142,4 +147,29 @@ def load_policy_config(config) -> PolicyConfig:
     if settings.path.cohorts is not None and len(settings.path.cohorts) != len(settings.path.years):
         raise ConfigError(f"{source}: key 'path.cohorts': {len(settings.path.cohorts)} files for "
                           f"{len(settings.path.years)} years: give one cohort per year")
+    load_model_spec(settings.model)
+    load_allocation_config(settings.allocation)
     return settings
+
+
+def override_section(settings: PolicyConfig, section: str, **overrides):
+    """The config with the command line's values (those not None) in one of its sections.
+
+    They are checked as the file is: a bad value is one line naming the key.
+
+    Returns
+    -------
+    (PolicyConfig, section settings)
+
+    Examples
+    --------
+    >>> from vsvrisk.config import default_config
+    >>> settings, part = override_section(load_policy_config(default_config("policy")), "prevention",
+    ...                                   regions=[29], fraction=None)
+    >>> part.regions, part.fraction == settings.prevention.fraction, settings.prevention.regions
+    ([29], True, [29])
+    """
+    part = getattr(settings, section)
+    values = {**part.model_dump(), **{key: value for key, value in overrides.items() if value is not None}}
+    part = validate_config(values, type(part), source="command line")
+    return settings.model_copy(update={section: part}), part

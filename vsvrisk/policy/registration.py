@@ -37,23 +37,11 @@ from sklearn.base import clone
 
 from vsvrisk.allocate import allocate, need_from_predictions
 from vsvrisk.allocate.rules import _coerce_rules  # the one check of a rules mapping
-from vsvrisk.data.codes import PROBLEM_FLAGS
 from vsvrisk.data.regions import REGION_CODES, regions
 from vsvrisk.exceptions import ConfigError
+from vsvrisk.policy._registrations import REGISTRATIONS
 
 __all__ = ["REGISTRATIONS", "register_more", "registration_elasticity", "risks_to_watch"]
-
-#: The predictors that are registrations, and who registers them.
-REGISTRATIONS = {
-    "psychosocial": "youth care or youth mental health care (municipality, care providers)",
-    "crime_suspect": "police: registered as a suspect",
-    "problem_debts": "debt counselling: problem debts in the household",
-    "benefits_household": "municipality: a parent receives social assistance",
-    "parent_crime_suspect": "police: a parent registered as a suspect",
-    "parent_mental_health": "specialised mental health care of a parent",
-}
-if set(REGISTRATIONS) != set(PROBLEM_FLAGS):  # pragma: no cover - the code book is the one list of flags
-    raise ImportError("vsvrisk.policy.REGISTRATIONS must name the problem flags of vsvrisk.data.codes")
 
 
 def register_more(cohort: pd.DataFrame, region: int, registration: str, share_pp: float = 1.0,

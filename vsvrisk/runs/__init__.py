@@ -10,7 +10,8 @@ outputs all-or-nothing, and record what they did. No library package imports thi
 - :func:`impact_run`: ``vsvrisk impact``; :func:`card_run`: ``vsvrisk card``;
 - :func:`allocate_run`: ``vsvrisk allocate``;
 - :func:`prevention_run`, :func:`registration_run`, :func:`path_run`: ``vsvrisk policy ...``;
-- :func:`sweep_run`: ``vsvrisk sweep`` (a grid or an Optuna search, a child run per trial).
+- :func:`sweep_run`: ``vsvrisk sweep`` (a grid or an Optuna search, a child run per trial;
+  :func:`load_sweep_config` checks a sweep config without running it).
 
 ``load_model``, ``load_spec`` (:mod:`vsvrisk.tracking`), ``load_training_data``
 (:mod:`vsvrisk.cohorts`) and ``default_config`` (:mod:`vsvrisk.config`) are re-exported here
@@ -24,6 +25,7 @@ from vsvrisk._lazy import lazy_names
 if TYPE_CHECKING:  # what the names are, for type checkers and the API reference (griffe)
     from vsvrisk.cohorts import load_training_data
     from vsvrisk.config import default_config
+    from vsvrisk.runs._sweep_config import load_sweep_config
     from vsvrisk.runs.allocation import allocate_run
     from vsvrisk.runs.audit import audit_run
     from vsvrisk.runs.card import card_run
@@ -37,32 +39,8 @@ if TYPE_CHECKING:  # what the names are, for type checkers and the API reference
 
 # Each workflow is imported when it is first used (PEP 562), not with the package: a command
 # imports only what it runs, and the command line answers help and bad input without loading
-# the modelling stack.
-_HOMES = {
-    "load_training_data": "vsvrisk.cohorts",
-    "default_config": "vsvrisk.config",
-    "allocate_run": "vsvrisk.runs.allocation",
-    "audit_run": "vsvrisk.runs.audit",
-    "card_run": "vsvrisk.runs.card",
-    "explain_run": "vsvrisk.runs.explanation",
-    "impact_run": "vsvrisk.runs.impact",
-    "RUNS_TABLE_METRICS": "vsvrisk.runs.comparison",
-    "RunComparison": "vsvrisk.runs.comparison",
-    "compare_runs": "vsvrisk.runs.comparison",
-    "runs_table": "vsvrisk.runs.comparison",
-    "write_comparison": "vsvrisk.runs.comparison",
-    "path_run": "vsvrisk.runs.policy",
-    "prevention_run": "vsvrisk.runs.policy",
-    "registration_run": "vsvrisk.runs.policy",
-    "SweepConfig": "vsvrisk.runs.sweep",
-    "SweepResult": "vsvrisk.runs.sweep",
-    "sweep_run": "vsvrisk.runs.sweep",
-    "TrainRun": "vsvrisk.runs.training",
-    "train": "vsvrisk.runs.training",
-    "load_model": "vsvrisk.tracking",
-    "load_spec": "vsvrisk.tracking",
-}
-__getattr__, __dir__ = lazy_names(__name__, _HOMES)
+# the modelling stack. vsvrisk._lazy reads each name's home from the imports above.
+__getattr__, __dir__ = lazy_names(__name__)
 
 __all__ = [
     "RUNS_TABLE_METRICS",
@@ -79,6 +57,7 @@ __all__ = [
     "impact_run",
     "load_model",
     "load_spec",
+    "load_sweep_config",
     "load_training_data",
     "path_run",
     "prevention_run",

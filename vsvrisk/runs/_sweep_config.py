@@ -16,6 +16,7 @@ from pydantic import Field, model_validator
 
 from vsvrisk.config import StrictModel, load_config, validate_config
 from vsvrisk.exceptions import ConfigError
+from vsvrisk.models.spec import ModelSpec, load_model_spec
 
 __all__ = ["SearchDimension", "ParallelSpec", "SweepConfig", "load_sweep_config", "OBJECTIVES", "apply_settings"]
 
@@ -186,8 +187,6 @@ def apply_settings(spec: dict, settings: dict[str, Any]) -> dict:
 
 def _check_trials(config: SweepConfig, base: dict, source: str) -> None:
     # Every value a trial can take goes through the model spec's own validation first.
-    from vsvrisk.models.spec import ModelSpec
-
     candidates = [(key, value) for key, values in config.grid.items() for value in values]
     candidates += [(key, value) for key, dimension in config.space.items() for value in dimension.corners()]
     for key, value in candidates:
@@ -213,8 +212,6 @@ def load_sweep_config(config) -> tuple[SweepConfig, dict]:
     base : dict
         The model spec every trial starts from, as a dict (validated).
     """
-    from vsvrisk.models.spec import ModelSpec, load_model_spec
-
     if isinstance(config, SweepConfig):
         source = f"sweep {config.name}"
     elif isinstance(config, dict):

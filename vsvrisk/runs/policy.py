@@ -18,6 +18,7 @@ import pandas as pd
 
 from vsvrisk._atomic import refuse_existing
 from vsvrisk.exceptions import ConfigError
+from vsvrisk.policy.config import load_policy_config, override_section
 
 __all__ = ["PolicyOutcome", "prevention_run", "registration_run", "path_run"]
 
@@ -40,19 +41,6 @@ class _Setup:
     spec: object
     train: pd.DataFrame
     score: pd.DataFrame
-
-
-def _settings(config, section: str, **overrides):
-    """The policy config, with the command line's values (those given) in one of its sections,
-    checked as the file is: a bad value is one line naming the key, before any work is done."""
-    from vsvrisk.config import validate_config
-    from vsvrisk.policy.config import load_policy_config
-
-    settings = load_policy_config(config)
-    part = getattr(settings, section)
-    values = {**part.model_dump(), **{k: v for k, v in overrides.items() if v is not None}}
-    part = validate_config(values, type(part), source="command line")
-    return settings.model_copy(update={section: part}), part
 
 
 def _setup(settings, step, *, need_truth: bool = False) -> _Setup:
@@ -154,7 +142,8 @@ def prevention_run(config, out: str | os.PathLike, overwrite: bool = False, *, r
     g = glossary(lang)
     step = progress or (lambda message: None)
     out = refuse_existing(out, overwrite=overwrite)
-    settings, section = _settings(config, "prevention", regions=regions, fraction=fraction, n_seeds=n_seeds)
+    settings, section = override_section(load_policy_config(config), "prevention", regions=regions, fraction=fraction,
+                                         n_seeds=n_seeds)
     setup = _setup(settings, step, need_truth=True)
     seeds = list(range(section.n_seeds))
     step(f"refitting {len(seeds) * (1 + len(section.regions))} models (each region in turn, {len(seeds)} seeds)")
@@ -199,7 +188,7 @@ def registration_run(config, out: str | os.PathLike, overwrite: bool = False, *,
     g = glossary(lang)
     step = progress or (lambda message: None)
     out = refuse_existing(out, overwrite=overwrite)
-    settings, section = _settings(config, "registration", refit=refit, share_pp=share_pp)
+    settings, section = override_section(load_policy_config(config), "registration", refit=refit, share_pp=share_pp)
     setup = _setup(settings, step)
     step(f"fitting {setup.spec.name} on {setup.settings.data.train_year}")
     model = RiskModel.from_spec(setup.spec).fit(setup.train)
@@ -268,7 +257,7 @@ def path_run(config, out: str | os.PathLike, overwrite: bool = False, *, bands=N
     out = refuse_existing(out, overwrite=overwrite)
     if first is not None and not Path(first).is_file():
         raise ConfigError(f"--first {first}: file not found: give last year's allocation.csv")
-    settings, section = _settings(config, "path", bands=bands, first=first)
+    settings, section = override_section(load_policy_config(config), "path", bands=bands, first=first)
     setup = _setup(settings, step)
     step(f"fitting {setup.spec.name} on {setup.settings.data.train_year}")
     model = RiskModel.from_spec(setup.spec).fit(setup.train)

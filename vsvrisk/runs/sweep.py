@@ -221,7 +221,7 @@ def sweep_run(
     --------
     The shipped grid of trees x leaves (25 trials; at national size they take a while):
 
-    >>> from vsvrisk.runs._sweep_config import load_sweep_config
+    >>> from vsvrisk.runs import load_sweep_config
     >>> sweep, spec = load_sweep_config("configs/sweep-model-size.yaml")
     >>> sweep.search, sweep.objective, {key: len(values) for key, values in sweep.grid.items()}
     ('grid', 'mbo_roc_auc', {'params.n_estimators': 5, 'params.num_leaves': 5})
