@@ -158,3 +158,26 @@ def print_region_amounts(console, table) -> None:
         changes.add_row(str(row.region_name), f"{row.amount_eur:,.0f}", f"{row.change_eur:+,.0f}",
                         f"{row.change_pct:+.1f}%", str(row.binding).replace("_", " "))
     console.print(changes)
+
+
+def print_sweep(console, result) -> None:
+    """The trials of a sweep, best first, and the best one in a line."""
+    from rich.table import Table
+
+    trials = result.trials.sort_values(result.objective, ascending=result.direction == "minimize", na_position="last")
+    settings = list(result.best["settings"])
+
+    def shown(value) -> str:
+        return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+    table = Table(title=f"Sweep: {len(trials)} trials, {result.objective} ({result.direction}d), best first")
+    for column in ("trial", *(key.rsplit(".", 1)[-1] for key in settings), result.objective, "seconds"):
+        table.add_column(column, justify="right")
+    for row in trials.to_dict("records"):  # settings are dotted keys: not attribute names
+        value = row[result.objective]
+        table.add_row(str(row["number"]), *(shown(row[key]) for key in settings),
+                      "failed" if row["state"] != "FINISHED" else f"{value:.4f}", f"{row['duration_s']:.1f}")
+    console.print(table)
+    best = result.best
+    console.print(f"best: trial {best['number']} ({', '.join(f'{k} {shown(v)}' for k, v in best['settings'].items())}), "
+                  f"{result.objective} {best['value']:.4f}; run {best['run_id']}")

@@ -20,9 +20,11 @@ from typing import Annotated, Optional
 import typer
 
 from vsvrisk._atomic import refuse_existing
+from vsvrisk._cli_checks import check_input
+from vsvrisk._cli_models import compare, promote, sweep, train
 from vsvrisk._cli_policy import policy_app
 from vsvrisk._compat import CliAbort, CliUsageError
-from vsvrisk._display import print_allocation, print_figures, print_metrics, print_warnings
+from vsvrisk._display import print_allocation, print_figures
 from vsvrisk.exceptions import ConfigError, VsvriskError
 from vsvrisk.tracking import refuse_unknown_run
 
@@ -53,12 +55,6 @@ def _root() -> None:
 
     Example: vsvrisk demo
     """
-
-
-def _check_input(option: str, path: Path | None) -> None:
-    # Before the command imports what it runs: a wrong path is answered at once.
-    if path is not None and not path.is_file():
-        raise ConfigError(f"{option} {path}: file not found: check the path")
 
 
 def _expand_multi_value_options(argv: list[str]) -> list[str]:
@@ -139,134 +135,9 @@ def demo(
     print_summary(console, result)
 
 
-@app.command()
-def train(
-    config: Annotated[Path, typer.Option(help="Model spec (YAML; see configs/), e.g. --config configs/lightgbm.yaml")],
-    data: Annotated[Optional[Path], typer.Option(help="Person-year file (parquet or csv) with both cohorts of the spec; default: the spec's synthetic population, e.g. --data cohorts.parquet")] = None,
-    experiment: Annotated[str, typer.Option(help="MLflow experiment to track the run in, e.g. --experiment models-2026")] = "vsvrisk",
-) -> None:
-    """Fit a model on one cohort, evaluate it on another (out of time), track it in MLflow.
-
-    Example: vsvrisk train --config configs/cbs-replica.yaml --data cohorts.parquet
-    """
-    _check_input("--config", config)
-    _check_input("--data", data)
-    from vsvrisk.models import load_model_spec
-
-    load_model_spec(config)
-    from rich.console import Console
-
-    from vsvrisk import runs, tracking
-
-    console = Console()
-    with console.status("starting") as status:
-        run = runs.train(config, data, experiment=experiment, progress=lambda message: status.update(message))
-    print_metrics(console, run)
-    print_warnings(console, run.warnings)
-    console.print(f"run id: [bold]{run.run_id}[/bold]  (store: {tracking.tracking_uri()})")
-
-
-@app.command()
-def compare(
-    experiment: Annotated[str, typer.Option(help="MLflow experiment: its newest finished training runs on one evaluation cohort are compared, e.g. --experiment demo")] = "vsvrisk",
-    run: Annotated[Optional[list[str]], typer.Option(help="Compare exactly these training runs instead (repeat the flag for each run), e.g. --run 3ffaa558")] = None,
-    data: Annotated[Optional[Path], typer.Option(help="The person-year file the runs were trained on, when it is no longer at the path they recorded, e.g. --data cohorts.parquet")] = None,
-    n_boot: Annotated[int, typer.Option(min=10, help="Bootstrap replicates for the intervals of the need shares, e.g. --n-boot 2000")] = 1000,
-    out: Annotated[Path, typer.Option(help="Folder for compare.html, compare.png, the tables and manifest.json, e.g. --out out/compare")] = Path("out/compare"),
-    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists (the default); to keep it and stop instead, e.g. --no-overwrite")] = True,
-) -> None:
-    """Say which differences between trained models are real: paired 95% intervals on one cohort.
-
-    Per sector: the AUC difference (DeLong), Brier score and log loss differences, calibration of
-    each model; over all pupils: the distance of the need shares to the truth (or to the observed
-    vsv) with a paired bootstrap interval. One sentence per pair. The predictions are recomputed
-    from each run's model and cohort (never stored in MLflow).
-
-    Example: vsvrisk compare --experiment demo --out out/compare
-    """
-    for run_id in run or ():
-        refuse_unknown_run(run_id)
-    from rich.console import Console
-
-    from vsvrisk import runs
-    from vsvrisk._display import print_comparison
-
-    console = Console()
-    with console.status("starting") as status:
-        result = runs.compare_runs(experiment, run_ids=run, data=data, n_boot=n_boot,
-                                   progress=lambda message: status.update(message))
-    if result is None:
-        console.print(f"no finished training runs in experiment '{experiment}' yet: run 'vsvrisk train --config ...' first")
-        return
-    print_comparison(console, result)
-    folder = runs.write_comparison(result, out, overwrite=overwrite)
-    console.print(f"wrote {folder / 'compare.html'} and {folder / 'compare.png'}")
-
-
-@app.command()
-def promote(
-    run: Annotated[str, typer.Option(help="Training run id whose model gets the alias, e.g. --run 3ffaa558")],
-    alias: Annotated[str, typer.Option(help="Alias to point at that run's model version, e.g. --alias champion")] = "champion",
-) -> None:
-    """Give a training run's registered model version an alias (models:/NAME@ALIAS finds it).
-
-    Every training run registers its model as a version of vsvrisk-<spec name>; the alias moves
-    to this run's version. Then: vsvrisk allocate --model models:/vsvrisk-lightgbm@champion ...
-
-    Example: vsvrisk promote --run 3ffaa558 --alias champion
-    """
-    refuse_unknown_run(run)
-    from vsvrisk import tracking
-
-    name, version = tracking.promote(run, alias)
-    print(f"models:/{name}@{alias} is now version {version} (run {run})")
-
-
-@app.command()
-def sweep(
-    config: Annotated[Path, typer.Option(help="Sweep config (YAML; see configs/sweep-*.yaml), e.g. --config configs/sweep-lightgbm.yaml")],
-    data: Annotated[Optional[Path], typer.Option(help="Person-year file (parquet or csv) with both cohorts of the spec, read once for every trial; default: the spec's synthetic population, e.g. --data cohorts.parquet")] = None,
-    experiment: Annotated[str, typer.Option(help="MLflow experiment of the sweep's parent run, e.g. --experiment sweeps-2026")] = "vsvrisk-sweeps",
-) -> None:
-    """Try settings of a model (a grid or an Optuna search), each trial fitted and scored out of time.
-
-    One MLflow parent run with a child run per trial; the best trial is tagged best_trial and its
-    settings and metrics are copied onto the parent. Trials run in parallel through joblib, on
-    this machine or on a Dask or Ray cluster named in the config.
-
-    Example: vsvrisk sweep --config configs/sweep-lightgbm.yaml
-    """
-    _check_input("--config", config)
-    _check_input("--data", data)
-    from vsvrisk.runs import load_sweep_config
-
-    load_sweep_config(config)  # every trial's settings checked against the model spec
-    from rich.console import Console
-    from rich.table import Table
-
-    from vsvrisk import runs, tracking
-
-    console = Console()
-    with console.status("starting") as status:
-        result = runs.sweep_run(config, data, experiment=experiment, progress=lambda message: status.update(message))
-    trials = result.trials.sort_values(result.objective, ascending=result.direction == "minimize", na_position="last")
-    settings = list(result.best["settings"])
-
-    def shown(value) -> str:
-        return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-    table = Table(title=f"Sweep: {len(trials)} trials, {result.objective} ({result.direction}d), best first")
-    for column in ("trial", *(key.rsplit(".", 1)[-1] for key in settings), result.objective, "seconds"):
-        table.add_column(column, justify="right")
-    for row in trials.to_dict("records"):  # settings are dotted keys: not attribute names
-        value = row[result.objective]
-        table.add_row(str(row["number"]), *(shown(row[key]) for key in settings),
-                      "failed" if row["state"] != "FINISHED" else f"{value:.4f}", f"{row['duration_s']:.1f}")
-    console.print(table)
-    best = result.best
-    console.print(f"best: trial {best['number']} ({', '.join(f'{k} {shown(v)}' for k, v in best['settings'].items())}), "
-                  f"{result.objective} {best['value']:.4f}; run {best['run_id']}")
-    console.print(f"sweep run id: [bold]{result.run_id}[/bold]  (store: {tracking.tracking_uri()})")
+# train, compare, promote, sweep: vsvrisk/_cli_models.py (the researchers' commands)
+for command in (train, compare, promote, sweep):
+    app.command()(command)
 
 
 @app.command()
@@ -284,7 +155,7 @@ def explain(
     """
     if compare is not None and len(compare) != 2:
         raise ConfigError(f"--compare takes two region codes (A and B), got {len(compare)}")
-    _check_input("--data", data)
+    check_input("--data", data)
     refuse_existing(out, overwrite=overwrite)
     refuse_unknown_run(run)
     from rich.console import Console
@@ -317,7 +188,7 @@ def allocate(
     Example: vsvrisk allocate --config configs/allocation-2026.yaml --run 3ffaa558 --out report/
     """
     for option, path in (("--config", config), ("--need", need), ("--data", data)):
-        _check_input(option, path)
+        check_input(option, path)
     refuse_existing(out, overwrite=overwrite)
     from vsvrisk.allocate import load_allocation_config
 
@@ -348,7 +219,7 @@ def audit(
 
     Example: vsvrisk audit --run 3ffaa558 --out out/audit
     """
-    _check_input("--data", data)
+    check_input("--data", data)
     refuse_existing(out, overwrite=overwrite)
     refuse_unknown_run(run)
     from rich.console import Console
@@ -380,7 +251,7 @@ def impact(
     Example: vsvrisk impact --run 3ffaa558 --out out/impact
     """
     for option, path in (("--config", config), ("--data", data), ("--allocation", allocation)):
-        _check_input(option, path)
+        check_input(option, path)
     refuse_existing(out, overwrite=overwrite)
     from vsvrisk.allocate import load_allocation_config
     from vsvrisk.audit import load_impact_config
