@@ -100,6 +100,8 @@ def _registration_watch(model, cohort: pd.DataFrame, p: np.ndarray, allocation: 
     fewer pupils than the disclosure threshold are left out. None when the model uses no
     registration.
     """
+    import pandas as pd
+
     from vsvrisk.policy import expected_registration_gain, risks_to_watch
     from vsvrisk.report import suppress_small_cells
 
