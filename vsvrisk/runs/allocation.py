@@ -52,7 +52,9 @@ def _cohorts(run_id: str, data, progress, model_uri: str | None = None):
         progress("reading the cohort to score")
         return model, spec, None, read_person_years(data, upper_age=spec.upper_age)
     progress("reading the training data")
-    frame, _ = load_training_data(spec, path)
+    # With a cohort to score, only the training cohort's rows are read (and validated).
+    years = [spec.data.train_year] if data is not None and path is not None else None
+    frame, _ = load_training_data(spec, path, school_years=years)
     train = frame[frame["school_year"] == spec.data.train_year]
     if data is not None:
         progress("reading the cohort to score")
