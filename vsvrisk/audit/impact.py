@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
@@ -146,7 +145,7 @@ class FittedBaseline:
         The cohort it was fitted on; the alternatives are fitted on it.
     cohort : DataFrame
         The cohort it scores (the allocation's).
-    p : array, optional
+    p : ndarray of float, optional
         The model's risks of ``cohort`` in its row order, when the caller has them (saves a
         prediction).
     """
@@ -258,7 +257,7 @@ def impact(config, *, progress=None, baseline: FittedBaseline | None = None) -> 
     fitted = {}
     if baseline is not None:  # the allocating model's own predictions: the baseline is the allocation
         if baseline.p is not None:
-            fitted[keys[0]] = np.asarray(baseline.p, dtype=float)
+            fitted[keys[0]] = baseline.p
         else:
             step("scoring the cohort with the baseline model")
             fitted[keys[0]] = baseline.model.predict_risk(cohort).to_numpy()
