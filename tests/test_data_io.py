@@ -360,3 +360,19 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path):
     with pytest.raises((pa.ArrowInvalid, pa.ArrowTypeError)):
         write_person_years(table, tmp_path / "people.parquet")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"], ids=["from csv", "from parquet"])
+def test_reading_one_school_year_gives_that_cohort_of_the_whole_file(tmp_path, small_population, suffix):
+    frame = small_population.frame.drop(columns=["p_true", "p_true_features"])
+    path = write_person_years(frame, tmp_path / f"people{suffix}")
+    whole = read_person_years(path)
+    expected = whole[whole["school_year"] == 2018].reset_index(drop=True)
+    assert 0 < len(expected) < len(whole)
+    pd.testing.assert_frame_equal(read_person_years(path, school_years=[2018]), expected, check_exact=True)
+
+
+def test_reading_a_school_year_the_file_lacks_names_it(tmp_path):
+    path = write_person_years(valid_table(), tmp_path / "people.parquet")
+    with pytest.raises(SchemaError, match="no rows of school year 2031"):
+        read_person_years(path, school_years=[2031])

@@ -169,6 +169,7 @@ def run_demo(out: str | os.PathLike = "out/demo", n_persons: int = DEFAULT_N_PER
     from vsvrisk.report.glossary import check_language
     from vsvrisk.report.index import write_index
     from vsvrisk.runs import audit_run, card_run, explain_run, impact_run
+    from vsvrisk.runs._memo import remembering
     from vsvrisk.synth import generate
 
     check_language(lang)
@@ -177,7 +178,8 @@ def run_demo(out: str | os.PathLike = "out/demo", n_persons: int = DEFAULT_N_PER
     result = DemoResult(out)
     start = time.perf_counter()
 
-    with _Bar(console, result.seconds) as bar:
+    # The steps share what they compute on the same model and cohort (scores, SHAP sums): each once.
+    with remembering(), _Bar(console, result.seconds) as bar:
         with bar.step("cohorts") as show:
             show(f"{n_persons:,} persons per cohort")
             frame = generate(n_persons, [TRAIN_YEAR, EVAL_YEAR], seed).frame

@@ -47,12 +47,16 @@ class FittedBaseline:
         The cohort it was fitted on; the alternatives are fitted on it.
     cohort : DataFrame
         The cohort it scores (the allocation's).
+    p : ndarray of float, optional
+        The model's risks of ``cohort`` in its row order, when the caller has them (saves a
+        prediction).
     """
 
     spec: Any
     model: Any
     train: pd.DataFrame
     cohort: pd.DataFrame
+    p: Any = None
 
 
 def _same_spec(a, b) -> bool:
@@ -154,8 +158,11 @@ def impact(config, *, progress=None, baseline: FittedBaseline | None = None) -> 
             for _, spec, _ in variants]
     fitted = {}
     if baseline is not None:  # the allocating model's own predictions: the baseline is the allocation
-        step("scoring the cohort with the baseline model")
-        fitted[keys[0]] = baseline.model.predict_risk(cohort).to_numpy()
+        if baseline.p is not None:
+            fitted[keys[0]] = baseline.p
+        else:
+            step("scoring the cohort with the baseline model")
+            fitted[keys[0]] = baseline.model.predict_risk(cohort).to_numpy()
     to_fit = {}  # one fit per distinct spec: a scenario-only alternative reuses the fit it shares
     for (name, spec, _), key in zip(variants, keys):
         if key not in fitted:

@@ -32,7 +32,8 @@ SUPPORTED_SUFFIXES = (".parquet", ".csv")
 
 
 def read_person_years(
-    path: str | os.PathLike, upper_age: int = DEFAULT_UPPER_AGE, require_target: bool = False
+    path: str | os.PathLike, upper_age: int = DEFAULT_UPPER_AGE, require_target: bool = False,
+    school_years=None,
 ) -> pd.DataFrame:
     """Read a person-year table from ``.parquet`` or ``.csv`` and validate it.
 
@@ -47,6 +48,9 @@ def read_person_years(
         Exclusive upper age of the population on the reference date (27 under the 2026 law).
     require_target : bool, default=False
         Require the target ``vsv`` for every row.
+    school_years : sequence of int, optional
+        Read (and validate) only the rows of these school years, in the file's order: from
+        parquet, a row filter on the read itself. ``None``: every row.
 
     Returns
     -------
@@ -84,7 +88,16 @@ def read_person_years(
     ('vo', 'datetime64[ns]')
     """
     path = Path(path)
-    frame, dialect = (_read_parquet(path), None) if _suffix(path) == ".parquet" else _read_csv(path)
+    years = None if school_years is None else sorted({int(year) for year in school_years})
+    frame, dialect = (_read_parquet(path, years), None) if _suffix(path) == ".parquet" else _read_csv(path)
+    if years is not None and "school_year" in frame:
+        # Also after a filtered parquet read (cheap): a csv's cells are text until validation,
+        # and a parquet file whose school_year the filter cannot read was read whole.
+        keep = pd.to_numeric(frame["school_year"], errors="coerce").isin(years).to_numpy()
+        frame = frame[keep].reset_index(drop=True)
+        if len(frame) == 0:
+            raise SchemaError(f"{path.name}: no rows of school year {', '.join(map(str, years))}: "
+                              "pass a file with that cohort")
     if len(frame) == 0:
         raise DataFileError(f"{path} has no data rows, only column names: export the table with its rows")
     try:
@@ -171,7 +184,12 @@ def _suffix(path: Path, must_exist: bool = True) -> str:
     return suffix
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
+def _read_parquet(path: Path, school_years: list[int] | None = None) -> pd.DataFrame:
+    if school_years is not None:
+        try:  # only the rows of those years leave the file
+            return pd.read_parquet(path, engine="pyarrow", filters=[("school_year", "in", school_years)])
+        except (pa.ArrowException, OSError, ValueError, TypeError):
+            pass  # no school_year column, or not a number: read it all, and validation says what is wrong
     try:
         return pd.read_parquet(path, engine="pyarrow")
     except (pa.ArrowException, OSError, ValueError) as error:

@@ -152,9 +152,9 @@ class _GroupExplainer:
         return prepared, matrix
 
     def margin(self, matrix: pd.DataFrame) -> np.ndarray:
-        if self.is_logistic:
-            return self.learner.decision_function(matrix)
-        return self.learner.booster_.predict(matrix, raw_score=True)
+        # LightGBM's margin through the learner, not its booster: LGBMRiskClassifier predicts
+        # each distinct row once (the same numbers as booster_.predict(raw_score=True)).
+        return self.learner.decision_function(matrix)
 
     def contributions(self, matrix: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Per-variable contributions (n, n_union_variables) and the base value (n,)."""

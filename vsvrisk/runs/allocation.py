@@ -16,6 +16,7 @@ import numpy as np
 
 from vsvrisk._atomic import refuse_existing
 from vsvrisk.exceptions import ConfigError
+from vsvrisk.runs import _memo
 
 if TYPE_CHECKING:  # pandas is imported when a run needs it: bad options are refused at once
     import pandas as pd
@@ -51,7 +52,9 @@ def _cohorts(run_id: str, data, progress, model_uri: str | None = None):
         progress("reading the cohort to score")
         return model, spec, None, read_person_years(data, upper_age=spec.upper_age)
     progress("reading the training data")
-    frame, _ = load_training_data(spec, path)
+    # With a cohort to score, only the training cohort's rows are read (and validated).
+    years = [spec.data.train_year] if data is not None and path is not None else None
+    frame, _ = load_training_data(spec, path, school_years=years)
     train = frame[frame["school_year"] == spec.data.train_year]
     if data is not None:
         progress("reading the cohort to score")
@@ -76,13 +79,12 @@ def _drift_warnings(train: pd.DataFrame | None, cohort: pd.DataFrame) -> tuple[l
                                      "threshold": float(r.threshold)} for r in flagged.itertuples(index=False)]
 
 
-def _regional_drivers(model, cohort: pd.DataFrame, threshold: int) -> pd.DataFrame:
+def _regional_drivers(model, cohort: pd.DataFrame, threshold: int, model_ref: str, cohort_digest) -> pd.DataFrame:
     """Per region, how much each variable moves its need share away from its population share."""
-    import pandas as pd
+    from vsvrisk.explain import CHUNK_SIZE, regional_decomposition
 
-    from vsvrisk.explain import aggregate_shap, regional_decomposition
-
-    table = regional_decomposition(aggregate_shap(model, cohort, sample_size=0), threshold=threshold)
+    aggregates = _memo.shap_aggregates(model_ref, model, cohort, chunk_size=CHUNK_SIZE, cohort_digest=cohort_digest)
+    table = regional_decomposition(aggregates, threshold=threshold)
     # Small regions are suppressed by the decomposition itself (per region, all terms together);
     # passed on without their counts, the writer does not suppress again row by row.
     table = table[~table["suppressed"].astype(bool)]
@@ -242,11 +244,12 @@ def allocate_run(
         story["model"] = describe_model(run_id, spec.name, spec.learner)
         story["cohort"] = describe_cohort(cohort, data, source=None if data is not None else "run")
         step("scoring the cohort")
-        p = model.predict_risk(cohort).to_numpy()
+        model_ref, cohort_digest = model_uri or run_id, _memo.digest(cohort)  # a digest only in the demo
+        p = _memo.predicted_risk(model_ref, model, cohort, cohort_digest)
         step("checking drift against the training cohort")
         warnings, drift = _drift_warnings(train, cohort)
         step("explaining the regional differences (SHAP)")
-        drivers = _regional_drivers(model, cohort, settings.disclosure_threshold)
+        drivers = _regional_drivers(model, cohort, settings.disclosure_threshold, model_ref, cohort_digest)
         table = need_from_predictions(cohort.assign(p=p), "p", settings.scenario)
         need_per_region, counts = table["need"], table["n_persons"]
         if settings.n_bootstrap > 0:

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from vsvrisk.audit import audit_predictions
+from vsvrisk.runs import _memo
 
 __all__ = ["audit_run"]
 
@@ -71,7 +72,7 @@ def audit_run(run_id: str, out: str | os.PathLike, data: str | os.PathLike | Non
         frame, _ = load_training_data(spec, None)
         cohort = frame[frame["school_year"] == spec.data.eval_year].reset_index(drop=True)
     step(f"auditing {len(cohort):,} persons ({n_boot} bootstrap samples)")
-    result = audit_predictions(cohort, model.predict_risk(cohort), n_boot=n_boot, random_state=random_state,
+    result = audit_predictions(cohort, _memo.predicted_risk(run_id, model, cohort), n_boot=n_boot, random_state=random_state,
                                threshold=threshold, top_share=top_share)
     story = {"model": describe_model(run_id, spec.name, spec.learner),
              "cohort": describe_cohort(cohort, data, source=None if data is not None else "run")}

@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from vsvrisk.exceptions import ConfigError
+from vsvrisk.runs import _memo
 
 __all__ = ["RUNS_TABLE_METRICS", "RunComparison", "compare_runs", "runs_table", "write_comparison"]
 
@@ -224,7 +225,8 @@ def compare_runs(
         if cohort is None:
             cohort, described = this, description
         step(f"scoring {len(this):,} persons with {label}")
-        predictions[label] = load_model(run_id).predict_risk(this).to_numpy()
+        # the cohort's hash is taken above (checked against the run's): within the demo, training's risks
+        predictions[label] = _memo.predicted_risk(run_id, load_model(run_id), this, description["sha256"])
         rows.append({"label": label, "run_id": run_id, "run_name": run.data.tags.get("mlflow.runName", ""),
                      "learner": run.data.tags.get("learner", ""), "spec": spec.name,
                      "start_time": pd.to_datetime(run.info.start_time, unit="ms")})

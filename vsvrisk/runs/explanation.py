@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from vsvrisk.exceptions import ConfigError, SchemaError
+from vsvrisk.runs import _memo
 
 __all__ = ["explain_run"]
 
@@ -150,7 +151,6 @@ def explain_run(
     from vsvrisk import tracking
     from vsvrisk._atomic import atomic_output
     from vsvrisk.explain import plots
-    from vsvrisk.explain.aggregates import aggregate_shap
     from vsvrisk.explain.drivers import (
         compare_regions,
         level_contributions,
@@ -187,7 +187,8 @@ def explain_run(
         step("reading the data" if data is not None else "drawing the synthetic population")
         cohort, source = _cohort(spec, data, school_year)
         step(f"SHAP values of {len(cohort):,} persons ({spec.learner})")
-        aggregates = aggregate_shap(model, cohort, chunk_size=chunk_size or CHUNK_SIZE, sample_size=sample_size)
+        aggregates = _memo.shap_aggregates(run_id, model, cohort, chunk_size=chunk_size or CHUNK_SIZE,
+                                           sample_size=sample_size)
         drivers = national_drivers(aggregates, threshold=disclosure_threshold)
         levels = level_contributions(aggregates, threshold=disclosure_threshold)
         regions = regional_decomposition(aggregates, threshold=disclosure_threshold)

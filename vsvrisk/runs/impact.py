@@ -12,6 +12,7 @@ from pathlib import Path
 
 from vsvrisk.audit import impact, load_impact_config
 from vsvrisk.audit.impact import FittedBaseline
+from vsvrisk.runs import _memo
 from vsvrisk.runs.allocation import _cohorts
 
 __all__ = ["impact_run"]
@@ -72,7 +73,9 @@ def impact_run(config, out: str | os.PathLike, overwrite: bool = False, *, run_i
         if train is None:
             raise ConfigError(f"impact --run {run_id}: the run's training data are not found here, and every "
                               "alternative is fitted on them: run it where the training file is")
-        baseline = FittedBaseline(spec=spec, model=model, train=train, cohort=cohort)
+        # Inside the demo the allocation has scored this cohort with this model already.
+        p = _memo.predicted_risk(run_id, model, cohort) if _memo.active() else None
+        baseline = FittedBaseline(spec=spec, model=model, train=train, cohort=cohort, p=p)
         story["model"] = describe_model(run_id, spec.name, spec.learner)
         story["cohort"] = describe_cohort(cohort, data, source=None if data is not None else "run")
     rules = load_allocation_config(settings.allocation)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from vsvrisk import __version__
+from vsvrisk.runs import _memo
 
 __all__ = ["TrainRun", "train", "run_description"]
 
@@ -146,8 +147,12 @@ def train(
         tracking.log_table(suppress_small_cells(evaluation.by_group, threshold=disclosure_threshold), "tables/metrics_by_group.csv")
         step("checking drift between the cohorts")
         train_cohort = cohorts[spec.data.train_year]
-        drift = drift_report(train_cohort, evaluation_cohort, p_train=result.model.predict_risk(train_cohort),
-                             p_scored=p)
+        p_train = result.model.predict_risk(train_cohort)
+        drift = drift_report(train_cohort, evaluation_cohort, p_train=p_train, p_scored=p)
+        # Within the demo the later steps score these cohorts with this model again: they are
+        # answered from here (the cohorts' hashes are the ones the run is tagged with).
+        _memo.remember_risk(run.info.run_id, hashes[spec.data.train_year], p_train)
+        _memo.remember_risk(run.info.run_id, hashes[spec.data.eval_year], p)
         tracking.log_table(drift, "tables/drift.csv")
         warnings = drift_warnings(drift)
         mlflow.set_tag("drift_warnings", len(warnings))

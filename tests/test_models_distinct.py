@@ -1,0 +1,90 @@
+"""LightGBM predicts each distinct learner row once: the same numbers, to the last bit."""
+
+from __future__ import annotations
+
+import lightgbm
+import numpy as np
+import pandas as pd
+import pytest
+
+from vsvrisk.models import RiskModel
+from vsvrisk.models import estimator
+from vsvrisk.models.estimator import LGBMRiskClassifier
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    """A learner on a frame with many repeated rows, NaN, -0.0 and a category column."""
+    rng = np.random.default_rng(3)
+    n = 6_000
+    frame = pd.DataFrame({
+        "delay": rng.integers(0, 4, n).astype(float),
+        "wealth": np.where(rng.random(n) < 0.1, np.nan, rng.integers(0, 5, n) * 20.0),
+        "flag": rng.integers(0, 2, n).astype(float),
+        "level": pd.Categorical(rng.choice(["a", "b", "c"], n)),
+    })
+    frame.loc[frame["flag"] == 0, "flag"] = np.where(rng.random(int((frame["flag"] == 0).sum())) < 0.5, -0.0, 0.0)
+    y = (rng.random(n) < 0.1 + 0.05 * frame["delay"] + 0.1 * frame["flag"]).astype(int)
+    learner = LGBMRiskClassifier(n_estimators=30, num_leaves=7, min_child_samples=20, verbose=-1).fit(frame, y)
+    return learner, frame
+
+
+@pytest.fixture
+def counting(monkeypatch):
+    """Every run through the distinct rows lowered to tiny frames; the rows LightGBM is asked."""
+    monkeypatch.setattr(estimator, "DISTINCT_ROWS_FROM", 1)
+    asked = []
+    original = lightgbm.Booster.predict
+
+    def predict(self, data, *args, **kwargs):
+        asked.append(len(data))
+        return original(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(lightgbm.Booster, "predict", predict)
+    return asked
+
+
+def test_probabilities_and_margins_equal_the_boosters_bit_for_bit(fitted, counting):
+    learner, frame = fitted
+    probability = learner.predict_proba(frame)
+    margin = learner.decision_function(frame)
+    labels = learner.predict(frame)
+    distinct = len(frame.drop_duplicates())
+    assert counting == [distinct] * 3 and distinct < len(frame) / 10  # LightGBM saw each distinct row once
+    reference = lightgbm.Booster(model_str=learner.booster_.model_to_string())  # not the estimator's own path
+    expected = reference.predict(frame)
+    assert np.array_equal(probability[:, 1], expected)
+    assert np.array_equal(probability[:, 0], 1.0 - expected)
+    assert np.array_equal(margin, reference.predict(frame, raw_score=True))
+    assert np.array_equal(labels, (expected > 0.5).astype(int))
+
+
+def test_zero_and_minus_zero_and_every_nan_are_one_row_to_it(fitted, counting):
+    learner, frame = fitted
+    rows = frame.iloc[[0] * 4].copy()
+    rows["flag"] = [0.0, -0.0, 0.0, -0.0]
+    rows["wealth"] = [np.nan, np.float64("nan"), -np.float64("nan"), np.nan]
+    assert np.array_equal(learner.predict_proba(rows), learner.predict_proba(rows.iloc[[0]]).repeat(4, axis=0))
+    assert counting == [1, 1]
+
+
+def test_mostly_distinct_rows_are_predicted_as_they_are(fitted, counting):
+    learner, frame = fitted
+    rows = frame.assign(wealth=np.linspace(0, 100, len(frame)))
+    learner.predict_proba(rows)
+    assert counting == [len(rows)]
+
+
+def test_a_risk_model_scores_a_cohort_the_same_above_and_below_the_threshold(small_population, counting,
+                                                                             monkeypatch):
+    frame = small_population.frame
+    model = RiskModel("lightgbm", {"vo": ["vo_type", "delay_years", "gender"], "mbo": ["mbo_level", "gender"]},
+                      params={"n_estimators": 20}).fit(frame[frame["school_year"] == 2018])
+    cohort = frame[frame["school_year"] == 2019]
+    monkeypatch.setattr(estimator, "DISTINCT_ROWS_FROM", 10**12)
+    plain = model.predict_risk(cohort)
+    assert sum(counting) == len(cohort)
+    monkeypatch.setattr(estimator, "DISTINCT_ROWS_FROM", 1)
+    counting.clear()
+    pd.testing.assert_series_equal(model.predict_risk(cohort), plain, check_exact=True)
+    assert sum(counting) < len(cohort) / 100  # a few dozen distinct rows per model group

@@ -1,0 +1,105 @@
+"""Within the demo the workflows share what they compute on the same model and cohort.
+
+Training's risks answer the later scorings and one step's SHAP sums answer the next's; every
+number is that of a fresh computation (checked against the same work done outside, where
+nothing is remembered).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+import vsvrisk.explain
+from vsvrisk.data import write_person_years
+from vsvrisk.models import RiskModel
+from vsvrisk.runs import _memo, allocate_run, train
+from vsvrisk.synth import generate
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+@pytest.fixture(scope="module")
+def world():
+    frame = generate(8_000, [2018, 2019], seed=5).frame
+    model = RiskModel("lightgbm", {"vo": ["age", "vo_type", "psychosocial"], "mbo": ["age", "mbo_level"]},
+                      params={"n_estimators": 20}).fit(frame[frame["school_year"] == 2018])
+    return frame, model
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """The rows of every prediction and the number of SHAP passes."""
+    scored, explained = [], []
+    predict_risk, aggregate_shap = RiskModel.predict_risk, vsvrisk.explain.aggregate_shap
+    monkeypatch.setattr(RiskModel, "predict_risk", lambda self, X: scored.append(len(X)) or predict_risk(self, X))
+    monkeypatch.setattr(vsvrisk.explain, "aggregate_shap", lambda *a, **k: explained.append(k) or aggregate_shap(*a, **k))
+    return scored, explained
+
+
+def test_outside_nothing_is_kept_and_inside_each_question_is_answered_once(world, counted):
+    frame, model = world
+    scored, explained = counted
+    cohort = frame[frame["school_year"] == 2019]
+    fresh = model.predict_risk(cohort).to_numpy()
+    scored.clear()
+    _memo.predicted_risk("m", model, cohort)
+    _memo.predicted_risk("m", model, cohort)
+    assert scored == [len(cohort)] * 2 and not _memo.active()
+    scored.clear()
+    with _memo.remembering():
+        first = _memo.predicted_risk("m", model, cohort)
+        first[:] = -1  # a copy: what is remembered stays as computed
+        second = _memo.predicted_risk("m", model, cohort.copy())  # the same content, another frame
+        other = _memo.predicted_risk("m", model, cohort.iloc[::-1])  # other rows: computed
+    assert scored == [len(cohort)] * 2
+    assert np.array_equal(second, fresh) and np.array_equal(other, fresh[::-1])
+    assert not _memo.active()
+
+
+def test_shap_sums_are_shared_between_a_sample_and_no_sample_but_not_between_samples(world, counted):
+    frame, model = world
+    _, explained = counted
+    cohort = frame[frame["school_year"] == 2019]
+    with _memo.remembering():
+        plotted = _memo.shap_aggregates("m", model, cohort, chunk_size=5_000, sample_size=100)
+        summed = _memo.shap_aggregates("m", model, cohort, chunk_size=5_000)
+        other = _memo.shap_aggregates("m", model, cohort, chunk_size=5_000, sample_size=100, random_state=1)
+        chunked = _memo.shap_aggregates("m", model, cohort, chunk_size=3_000)
+    assert len(explained) == 3  # the sample, another sample, another chunk size
+    fresh = vsvrisk.explain.aggregate_shap(model, cohort, chunk_size=5_000, sample_size=0)
+    for name in ("sums", "secant_sums", "abs_sums", "levels"):
+        pd.testing.assert_frame_equal(getattr(summed, name), getattr(fresh, name), check_exact=True)
+        pd.testing.assert_frame_equal(getattr(plotted, name), getattr(fresh, name), check_exact=True)
+    assert summed.sample.empty and len(plotted.sample) == 100 and not other.sample.index.equals(plotted.sample.index)
+    assert chunked.national_mean_margin == pytest.approx(fresh.national_mean_margin, rel=1e-12)
+
+
+def test_an_allocation_after_training_takes_its_risks_and_gives_the_same_numbers(tmp_path, monkeypatch, counted):
+    scored, _ = counted
+    frame = generate(8_000, [2018, 2019], seed=5).frame
+    write_person_years(frame, tmp_path / "population.parquet")
+    cohort = write_person_years(frame[frame["school_year"] == 2019], tmp_path / "cohort-2019.parquet")
+    settings = yaml.safe_load((CONFIGS / "allocation-2026.yaml").read_text(encoding="utf-8"))
+    config = tmp_path / "allocation.yaml"
+    config.write_text(yaml.safe_dump({**settings, "previous": None, "n_bootstrap": 20}), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    with _memo.remembering():
+        run = train(CONFIGS / "lightgbm.yaml", tmp_path / "population.parquet")
+        scored.clear()
+        allocate_run(config, tmp_path / "inside", run_id=run.run_id, data=cohort)
+        inside = list(scored)
+    allocate_run(config, tmp_path / "outside", run_id=run.run_id, data=cohort)
+    n_cohort = int((frame["school_year"] == 2019).sum())
+    # inside, only the risk to watch predicted (its pupils without a registration: fewer)
+    assert inside and all(n < n_cohort for n in inside) and n_cohort in scored[len(inside):]
+    assert (tmp_path / "inside" / "allocation.csv").read_bytes() == (tmp_path / "outside" / "allocation.csv").read_bytes()
+    extra = [json.loads((tmp_path / side / "manifest.json").read_text(encoding="utf-8"))["extra"]
+             for side in ("inside", "outside")]
+    assert all(extra[0][key] == extra[1][key] for key in ("registration_watch", "drift", "lambda"))

@@ -1,0 +1,97 @@
+"""What the workflows computed on a cohort, remembered while a caller asks for it (the demo).
+
+``vsvrisk demo`` runs several workflows in one process on the same model and cohorts: training
+scores the evaluation cohort (and the training cohort, for the drift check); the comparison, the
+two allocations, the audit and the impact study score them again; the explanation and the
+allocation each take the exact SHAP values of the same cohort. Inside :func:`remembering`, each
+of those is computed once: a result is kept under the model (its run) and the cohort's content
+hash (:func:`vsvrisk.cohorts.frame_sha256`, the hash a training run tags its cohorts with), and
+the same question gets a copy of the same answer, so the numbers are those of a fresh
+computation. Outside it nothing is hashed and nothing is kept: one command in one process has
+nothing to share.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+
+import numpy as np
+
+_memory: dict | None = None
+
+
+@contextlib.contextmanager
+def remembering():
+    """Remember predictions and SHAP sums per model and cohort until the block ends.
+
+    Examples
+    --------
+    >>> with remembering():
+    ...     pass  # the workflows called here share what they computed on the same cohorts
+    """
+    global _memory
+    outer = _memory
+    _memory = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _memory = outer
+
+
+def active() -> bool:
+    """Whether the workflows are remembering now."""
+    return _memory is not None
+
+
+def digest(cohort) -> str | None:
+    """The cohort's content hash while remembering (None outside: nothing to look up)."""
+    if _memory is None:
+        return None
+    from vsvrisk.cohorts import frame_sha256
+
+    return frame_sha256(cohort)
+
+
+def remember_risk(model_ref: str, cohort_digest: str, p) -> None:
+    """Keep ``p``, the model's risks of the cohort with that hash (training has them anyway)."""
+    if _memory is not None:
+        _memory[("risk", model_ref, cohort_digest)] = np.array(p, dtype=float)
+
+
+def predicted_risk(model_ref: str, model, cohort, cohort_digest: str | None = None) -> np.ndarray:
+    """``model.predict_risk(cohort)`` as an array, computed once per model and cohort while remembering."""
+    if _memory is None:
+        return model.predict_risk(cohort).to_numpy()
+    key = ("risk", model_ref, cohort_digest or digest(cohort))
+    if key not in _memory:
+        _memory[key] = model.predict_risk(cohort).to_numpy()
+    return _memory[key].copy()
+
+
+def shap_aggregates(model_ref: str, model, cohort, *, chunk_size: int, sample_size: int = 0,
+                    random_state: int = 0, cohort_digest: str | None = None):
+    """:func:`~vsvrisk.explain.aggregate_shap` of the cohort, computed once per model and cohort
+    while remembering.
+
+    The sums do not depend on the sample of rows kept for the plots; a request without a
+    sample is answered from one with a sample (which it then leaves out), a request for another
+    sample is computed again. The chunk size is part of the question (it orders the sums).
+    """
+    from vsvrisk.explain import aggregate_shap
+
+    def compute():
+        return aggregate_shap(model, cohort, chunk_size=chunk_size, sample_size=sample_size,
+                              random_state=random_state)
+
+    if _memory is None:
+        return compute()
+    key = ("shap", model_ref, cohort_digest or digest(cohort), chunk_size)
+    stored = _memory.get(key)
+    if stored is None or (sample_size > 0 and stored[0] != (sample_size, random_state)):
+        stored = _memory[key] = ((sample_size, random_state), compute())
+    aggregates = copy.deepcopy(stored[1])
+    if sample_size == 0 and stored[0][0] > 0:
+        aggregates = dataclasses.replace(aggregates, sample=aggregates.sample.iloc[:0], sample_values={})
+    return aggregates
