@@ -24,7 +24,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -246,7 +246,13 @@ def log_cohort(cohort: pd.DataFrame, *, context: str, school_year: int, source: 
     """
     from vsvrisk import _cohort_dataset
 
-    _cohort_dataset.log_cohort(cohort, context=context, school_year=school_year, source=source, sha256=sha256)
+    # MLflow inserts a dataset row unless one with that name and digest exists; two trainings
+    # on the same cohort at once both find none and the second insert breaks the store's unique
+    # key. On a local store the check and the insert happen under the store's lock.
+    uri = tracking_uri()
+    lock = _store_lock(Path(uri.removeprefix("sqlite:///"))) if uri.startswith("sqlite:///") else nullcontext()
+    with lock:
+        _cohort_dataset.log_cohort(cohort, context=context, school_year=school_year, source=source, sha256=sha256)
 
 
 @contextmanager
