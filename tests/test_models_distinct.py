@@ -68,6 +68,15 @@ def test_zero_and_minus_zero_and_every_nan_are_one_row_to_it(fitted, counting):
     assert counting == [1, 1]
 
 
+def test_a_missing_category_is_a_row_like_any_other(fitted, counting):
+    learner, frame = fitted
+    rows = frame.iloc[:200].copy()
+    rows.loc[rows.index[::3], "level"] = None
+    reference = lightgbm.Booster(model_str=learner.booster_.model_to_string())
+    assert np.array_equal(learner.predict_proba(rows)[:, 1], reference.predict(rows))
+    assert counting[0] == len(rows.drop_duplicates()) < len(rows)
+
+
 def test_mostly_distinct_rows_are_predicted_as_they_are(fitted, counting):
     learner, frame = fitted
     rows = frame.assign(wealth=np.linspace(0, 100, len(frame)))

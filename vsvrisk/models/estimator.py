@@ -87,7 +87,7 @@ class LGBMRiskClassifier(lightgbm.LGBMClassifier):
         if pred_leaf or pred_contrib or not isinstance(X, pd.DataFrame) or len(X) < DISTINCT_ROWS_FROM:
             return super().predict_proba(X, **options)
         first, rows = _distinct_rows(X)
-        if len(first) > _MOST_DISTINCT * len(X):
+        if len(first) > _MOST_DISTINCT * len(X) or rows.min() < 0:  # < 0: a row in no group (never seen)
             return super().predict_proba(X, **options)
         return super().predict_proba(X.iloc[first], **options)[rows]
 
