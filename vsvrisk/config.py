@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from vsvrisk.exceptions import ConfigError
 
-__all__ = ["StrictModel", "default_config", "load_config", "validate_config", "format_validation_error"]
+__all__ = ["StrictModel", "default_config", "format_validation_error", "load_config", "read_config", "validate_config"]
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -103,6 +103,36 @@ def load_config(path: str | os.PathLike, model: type[ModelT]) -> ModelT:
         raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
     config = validate_config(data, model, source=str(path))
     return _resolve_paths(config, path.parent.resolve())
+
+
+def read_config(config: Any, model: type[ModelT], what: str) -> tuple[ModelT, str]:
+    """A config given as the model itself, a mapping or a YAML path, and the name its errors use.
+
+    Parameters
+    ----------
+    config : model instance, dict or path-like
+    model : pydantic model class
+    what : str
+        What the config is, for messages (``"model spec"``); a file is named by its path.
+
+    Returns
+    -------
+    (config, source)
+
+    Examples
+    --------
+    >>> from vsvrisk.models.spec import ModelSpec
+    >>> spec, source = read_config(default_config("logistic"), ModelSpec, "model spec")
+    >>> spec.learner, source.endswith("logistic.yaml")
+    ('logistic', True)
+    """
+    if isinstance(config, model):
+        return config, what
+    if isinstance(config, dict):
+        return validate_config(config, model, source=what), what
+    if isinstance(config, (str, os.PathLike)):
+        return load_config(config, model), str(config)
+    raise ConfigError(f"{what}: expected a {model.__name__}, a dict or a YAML path, got {type(config).__name__}")
 
 
 def default_config(name: str) -> Path:

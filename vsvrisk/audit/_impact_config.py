@@ -13,7 +13,7 @@ from pydantic import Field, field_validator, model_validator
 
 from vsvrisk.allocate._settings import Scenario, scenario_from
 from vsvrisk.allocate.config import load_allocation_config
-from vsvrisk.config import StrictModel, load_config, validate_config
+from vsvrisk.config import StrictModel, read_config
 from vsvrisk.exceptions import ConfigError
 from vsvrisk.models.spec import load_model_spec
 
@@ -103,12 +103,7 @@ def load_impact_config(config) -> ImpactConfig:
     >>> [a.name for a in config.alternatives][:2]
     ['without_wealth', 'with_migration_background']
     """
-    if isinstance(config, ImpactConfig):
-        settings, source = config, "impact config"
-    elif isinstance(config, dict):
-        settings, source = validate_config(config, ImpactConfig, source="impact config"), "impact config"
-    else:
-        settings, source = load_config(config, ImpactConfig), str(config)
+    settings, source = read_config(config, ImpactConfig, "impact config")
     files = [("model", settings.model), ("allocation", settings.allocation), ("data.path", settings.data.path)]
     files += [(f"alternatives.{a.name}.model", a.model) for a in settings.alternatives]
     for key, path in files:

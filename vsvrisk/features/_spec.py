@@ -6,12 +6,11 @@ and pandas, so that a model spec is checked before the modelling stack is import
 
 from __future__ import annotations
 
-import os
 from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from vsvrisk.config import StrictModel, load_config, validate_config
+from vsvrisk.config import StrictModel, read_config
 from vsvrisk.data.codes import (
     CATEGORICAL_CODES,
     COLUMNS,
@@ -25,7 +24,6 @@ from vsvrisk.data.codes import (
     WEALTH_MISSING,
     age_group_categories,
 )
-from vsvrisk.exceptions import ConfigError
 
 __all__ = ["ALLOWED_FEATURES", "CATEGORICAL_FEATURES", "DEFAULT_FEATURES", "DERIVED_FEATURES", "MISSING_LEVEL",
            "FeatureSpec", "MultiproblematiekSpec", "WealthSpec"]
@@ -237,13 +235,4 @@ class FeatureSpec(StrictModel):
 def _as_spec(spec) -> FeatureSpec:
     if spec is None:
         return FeatureSpec()
-    if isinstance(spec, FeatureSpec):
-        return spec
-    if isinstance(spec, dict):
-        return validate_config(spec, FeatureSpec, source="feature spec")
-    if isinstance(spec, (str, os.PathLike)):
-        return load_config(spec, FeatureSpec)
-    raise ConfigError(
-        f"feature spec: expected a FeatureSpec, a dict or a path to a YAML file, got "
-        f"{type(spec).__name__}"
-    )
+    return read_config(spec, FeatureSpec, "feature spec")[0]

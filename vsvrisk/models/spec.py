@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from vsvrisk.config import StrictModel, load_config, validate_config
+from vsvrisk.config import StrictModel, read_config
 from vsvrisk.data.codes import DEFAULT_UPPER_AGE
-from vsvrisk.exceptions import ConfigError
 from vsvrisk.features._spec import ALLOWED_FEATURES, FeatureSpec
 
 __all__ = ["StepwiseSpec", "DataSpec", "ModelSpec", "load_model_spec", "LEARNERS", "CALIBRATIONS"]
@@ -138,10 +136,4 @@ class ModelSpec(StrictModel):
 
 def load_model_spec(spec) -> ModelSpec:
     """A ModelSpec from a spec, a dict or a YAML path (one-line ``ConfigError`` otherwise)."""
-    if isinstance(spec, ModelSpec):
-        return spec
-    if isinstance(spec, dict):
-        return validate_config(spec, ModelSpec, source="model spec")
-    if isinstance(spec, (str, os.PathLike)):
-        return load_config(spec, ModelSpec)
-    raise ConfigError(f"model spec: expected a ModelSpec, a dict or a YAML path, got {type(spec).__name__}")
+    return read_config(spec, ModelSpec, "model spec")[0]

@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 
 from vsvrisk.allocate.config import load_allocation_config
-from vsvrisk.config import StrictModel, load_config, validate_config
+from vsvrisk.config import StrictModel, read_config, validate_config
 from vsvrisk.data.codes import REGION_CODES
 from vsvrisk.exceptions import ConfigError
 from vsvrisk.models.spec import load_model_spec
@@ -131,12 +131,7 @@ def load_policy_config(config) -> PolicyConfig:
     >>> load_policy_config(default_config("policy")).prevention.regions
     [29, 21, 37]
     """
-    if isinstance(config, PolicyConfig):
-        settings, source = config, "policy config"
-    elif isinstance(config, dict):
-        settings, source = validate_config(config, PolicyConfig, source="policy config"), "policy config"
-    else:
-        settings, source = load_config(config, PolicyConfig), str(config)
+    settings, source = read_config(config, PolicyConfig, "policy config")
     files = [("model", settings.model), ("allocation", settings.allocation), ("data.path", settings.data.path),
              ("path.first", settings.path.first)]
     files += [(f"path.cohorts[{i}]", path) for i, path in enumerate(settings.path.cohorts or [])]

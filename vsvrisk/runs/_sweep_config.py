@@ -8,13 +8,12 @@ fails in a second with one line, not after an hour of trials.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from vsvrisk.config import StrictModel, load_config, validate_config
+from vsvrisk.config import StrictModel, read_config, validate_config
 from vsvrisk.exceptions import ConfigError
 from vsvrisk.models.spec import ModelSpec, load_model_spec
 
@@ -212,14 +211,10 @@ def load_sweep_config(config) -> tuple[SweepConfig, dict]:
     base : dict
         The model spec every trial starts from, as a dict (validated).
     """
-    if isinstance(config, SweepConfig):
+    given = isinstance(config, SweepConfig)
+    config, source = read_config(config, SweepConfig, "sweep config")
+    if given:
         source = f"sweep {config.name}"
-    elif isinstance(config, dict):
-        config, source = validate_config(config, SweepConfig, source="sweep config"), "sweep config"
-    elif isinstance(config, (str, os.PathLike)):
-        config, source = load_config(config, SweepConfig), str(config)
-    else:
-        raise ConfigError(f"sweep config: expected a SweepConfig, a dict or a YAML path, got {type(config).__name__}")
     for key in config.fixed:
         if key.split(".")[0] not in ModelSpec.model_fields:
             raise ConfigError(f"{source}: fixed key '{key}' is not a key of the model spec: check its spelling")
