@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.special import expit, logit
 
 from vsvrisk.evaluate import (
@@ -83,3 +85,45 @@ def test_truth_distance_is_zero_for_the_truth_itself(small_population):
                               frame["p_true_features"], frame["region_code"])
     assert distance["mean_abs_error"] == 0.0 and distance["need_share_l1"] == pytest.approx(0.0, abs=1e-15)
     assert 0.5 < distance["truth_roc_auc"] <= distance["oracle_roc_auc"] + 0.01
+
+
+def _row_by_row(y, p):
+    """The scores computed on every row by scikit-learn and scipy directly (no pairs, no weights)."""
+    from scipy.optimize import brentq
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
+
+    lp = logit(np.clip(p, 1e-12, 1 - 1e-12))
+    intercept = brentq(lambda a: expit(a + lp).sum() - y.sum(), -30, 30, xtol=1e-12)
+    slope = LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-12).fit(lp[:, None], y).coef_[0, 0]
+    return {"n": len(y), "observed_rate": y.mean(), "expected_rate": p.mean(), "brier": brier_score_loss(y, p),
+            "log_loss": log_loss(y, np.clip(p, 1e-12, 1 - 1e-12), labels=[0, 1]), "roc_auc": roc_auc_score(y, p),
+            "pr_auc": average_precision_score(y, p), "calibration_intercept": intercept, "calibration_slope": slope}
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(20, 3_000), levels=st.integers(2, 40))
+def test_scores_on_distinct_pairs_equal_the_scores_of_every_row(seed, n, levels):
+    # Risks with many ties (as a tree model's are): scoring the distinct (outcome, risk) pairs with
+    # their counts must give what scikit-learn gives on the rows themselves.
+    rng = np.random.default_rng(seed)
+    p = rng.choice(expit(rng.normal(-2, 1.5, levels)), n)
+    y = (rng.random(n) < p).astype(float)
+    # Both outcomes at the lowest and at the highest risk: no separation, so the slope is finite.
+    p[:4] = [p.min(), p.min(), p.max(), p.max()]
+    y[:4] = [0, 1, 0, 1]
+    scores, expected = classification_metrics(y, p), _row_by_row(y, p)
+    for key, value in expected.items():
+        assert scores[key] == pytest.approx(value, rel=1e-9, abs=1e-9), key
+
+
+def test_sample_weights_count_rows_as_often_as_they_are_weighted():
+    rng = np.random.default_rng(3)
+    p = expit(rng.normal(-2, 1, 500))
+    y = (rng.random(500) < p).astype(float)
+    counts = rng.integers(1, 4, 500)
+    weighted = classification_metrics(y, p, sample_weight=counts)
+    repeated = classification_metrics(np.repeat(y, counts), np.repeat(p, counts))
+    assert weighted.keys() == repeated.keys()
+    for key in weighted:
+        assert weighted[key] == pytest.approx(repeated[key], rel=1e-9), key

@@ -1,6 +1,6 @@
 """Work split over joblib workers gives the numbers of one process: model refits and impact
 alternatives on whatever backend the caller configured (threads here stand in for a Dask or Ray
-cluster), and the evaluation's cells in worker processes."""
+cluster)."""
 
 from __future__ import annotations
 
@@ -69,16 +69,3 @@ def test_zero_jobs_is_refused_with_the_key_named():
                      "n_jobs": 0})
     with pytest.raises(ConfigError, match="n_jobs"):
         impact(settings)
-
-
-def test_the_evaluation_scores_its_cells_in_worker_processes_with_identical_numbers(cohorts, monkeypatch):
-    from vsvrisk.evaluate import validation
-
-    _, cohort = cohorts
-    p = np.clip(cohort["p_true"].to_numpy() * 1.1, 0, 1)
-    alone = validation.evaluate_predictions(cohort, p)
-    monkeypatch.setattr(validation, "_PARALLEL_FROM", 1)  # as at national size
-    shared = validation.evaluate_predictions(cohort, p)
-    assert alone.metrics == shared.metrics
-    pd.testing.assert_frame_equal(alone.by_group, shared.by_group, check_exact=True)
-    assert len(shared.by_group) > 20

@@ -51,23 +51,27 @@ def calibration_intercept(y, p) -> float:
     return _intercept(np.asarray(y, dtype=float), _logit(np.asarray(p, dtype=float)))
 
 
-def _intercept(y: np.ndarray, lp: np.ndarray) -> float:
+def _intercept(y: np.ndarray, lp: np.ndarray, weight: np.ndarray | None = None) -> float:
     from scipy.optimize import brentq
     from scipy.special import expit
 
-    # The score equation sum(y - expit(a + lp)) = 0 is monotone in a, so a bracketing root
-    # finder gives the maximum-likelihood value exactly.
-    events = y.sum()
-    return float(brentq(lambda a: expit(a + lp).sum() - events, -30.0, 30.0, xtol=1e-10))
+    # The score equation sum(w * (y - expit(a + lp))) = 0 is monotone in a, so a bracketing
+    # root finder gives the maximum-likelihood value exactly.
+    if weight is None:
+        events = y.sum()
+        return float(brentq(lambda a: expit(a + lp).sum() - events, -30.0, 30.0, xtol=1e-10))
+    events = weight @ y
+    return float(brentq(lambda a: weight @ expit(a + lp) - events, -30.0, 30.0, xtol=1e-10))
 
 
-def calibration_intercept_slope(y, p) -> tuple[float, float]:
+def calibration_intercept_slope(y, p, sample_weight=None) -> tuple[float, float]:
     """Calibration-in-the-large and calibration slope of predicted probabilities.
 
     The slope is the coefficient of ``logit(p)`` in a logistic regression of ``y`` on it (1 is
     perfect; below 1 the predictions are too extreme). The intercept is that of a logistic
     regression of ``y`` with ``logit(p)`` as offset (0 is perfect; above 0 the predictions are
     too low on average). Both are the standard definitions (Van Calster et al. 2019).
+    ``sample_weight`` counts each row that many times (as in scikit-learn's metrics).
 
     Examples
     --------
@@ -82,15 +86,53 @@ def calibration_intercept_slope(y, p) -> tuple[float, float]:
 
     y = np.asarray(y, dtype=float)
     lp = _logit(np.asarray(p, dtype=float))
-    intercept = _intercept(y, lp)
+    weight = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    intercept = _intercept(y, lp, weight)
     if np.ptp(lp) == 0:  # constant predictions have no slope
         return intercept, float("nan")
-    fit = LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-10).fit(lp.reshape(-1, 1), y)
+    fit = LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-10).fit(lp.reshape(-1, 1), y, sample_weight=weight)
     return intercept, float(fit.coef_[0, 0])
 
 
-def classification_metrics(y, p) -> dict[str, float]:
+def _distinct_pairs(y, p) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (outcome, risk) pairs of ``y`` and ``p`` and how often each occurs.
+
+    A model's risks repeat (the 1.5 million LightGBM risks of a national cohort take about
+    400,000 values, a logistic model's fewer), and every score of :func:`classification_metrics`
+    is a weighted sum or a weighted fit over these pairs: scoring the pairs with their counts as
+    ``sample_weight`` gives the scores of the rows in a fraction of the time (ties stay ties).
+
+    Returns
+    -------
+    (y, p, counts) : three arrays, one entry per distinct pair
+
+    Examples
+    --------
+    >>> y, p, counts = _distinct_pairs([0, 1, 0, 0], [0.2, 0.2, 0.2, 0.7])
+    >>> y.tolist(), p.tolist(), counts.tolist()
+    ([0.0, 1.0, 0.0], [0.2, 0.2, 0.7], [2.0, 1.0, 1.0])
+    """
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(p, dtype=float)
+    values, inverse = np.unique(p, return_inverse=True)
+    counts = np.bincount(inverse.ravel() * 2 + (y == 1), minlength=2 * len(values))
+    kept = np.flatnonzero(counts)
+    return (kept % 2).astype(float), values[kept // 2], counts[kept].astype(float)
+
+
+def classification_metrics(y, p, sample_weight=None) -> dict[str, float]:
     """Every score of DESIGN section 7 for one set of predictions.
+
+    Parameters
+    ----------
+    y : array-like of 0/1
+        The outcomes.
+    p : array-like
+        The predicted risks.
+    sample_weight : array-like, default=None
+        How many persons each row stands for. ``None`` scores every row once, computed on the
+        distinct (outcome, risk) pairs with their counts (:func:`_distinct_pairs`): the same
+        scores, faster on a large cohort.
 
     Returns
     -------
@@ -107,22 +149,27 @@ def classification_metrics(y, p) -> dict[str, float]:
     """
     y = np.asarray(y, dtype=float)
     p = np.asarray(p, dtype=float)
-    prevalence = float(y.mean())
-    brier = float(brier_score_loss(y, p))
+    if sample_weight is None and np.isin(y, (0.0, 1.0)).all() and not np.isnan(p).any():
+        y, p, sample_weight = _distinct_pairs(y, p)
+    w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    n = float(w.sum())
+    prevalence = float(w @ y / n)
+    expected = float(w @ p / n)
+    brier = float(brier_score_loss(y, p, sample_weight=w))
     reference = prevalence * (1 - prevalence)
     scores = {
-        "n": float(len(y)),
+        "n": n,
         "observed_rate": prevalence,
-        "expected_rate": float(p.mean()),
-        "oe_ratio": prevalence / float(p.mean()) if p.mean() > 0 else float("nan"),
+        "expected_rate": expected,
+        "oe_ratio": prevalence / expected if expected > 0 else float("nan"),
         "brier": brier,
         "scaled_brier": 1 - brier / reference if reference > 0 else float("nan"),
-        "log_loss": float(log_loss(y, np.clip(p, _EPS, 1 - _EPS), labels=[0, 1])),
+        "log_loss": float(log_loss(y, np.clip(p, _EPS, 1 - _EPS), labels=[0, 1], sample_weight=w)),
     }
-    if 0 < y.sum() < len(y):
-        scores["roc_auc"] = float(roc_auc_score(y, p))
-        scores["pr_auc"] = float(average_precision_score(y, p))
-        scores["calibration_intercept"], scores["calibration_slope"] = calibration_intercept_slope(y, p)
+    if 0 < w @ y < n:
+        scores["roc_auc"] = float(roc_auc_score(y, p, sample_weight=w))
+        scores["pr_auc"] = float(average_precision_score(y, p, sample_weight=w))
+        scores["calibration_intercept"], scores["calibration_slope"] = calibration_intercept_slope(y, p, w)
     else:  # a single class: ranking and calibration are undefined
         for key in ("roc_auc", "pr_auc", "calibration_intercept", "calibration_slope"):
             scores[key] = float("nan")

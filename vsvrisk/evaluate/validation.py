@@ -7,7 +7,6 @@ both sides). No random row split between years.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -100,8 +99,9 @@ def evaluate_predictions(frame: pd.DataFrame, p, *, by_group: bool = True) -> Ev
     rows, metrics = [], {}
     sectors = _sector_masks(frame)
     groups = _group_cells(frame, sectors) if by_group else []
-    # Every sector and group cell in one batch: worker processes share them at national size.
-    scores_of = _metrics_of_cells(y, p, [*sectors.values(), *(cell for *_, cell in groups)])
+    # Each cell is scored on its distinct (outcome, risk) pairs (classification_metrics): a
+    # national cohort's 68 cells take seconds in this process, less than starting workers took.
+    scores_of = [classification_metrics(y[cell], p[cell]) for cell in (*sectors.values(), *(cell for *_, cell in groups))]
     for (sector, mask), scores in zip(sectors.items(), scores_of):
         if has_truth:
             distance = truth_distance(
@@ -147,33 +147,6 @@ def _group_table(cells: list, scores: list[dict]) -> pd.DataFrame:
             for (sector, name, level, _), score in zip(cells, scores)]
     table = pd.DataFrame(rows).rename(columns={"n": "n_persons"})
     return table.sort_values(["sector", "characteristic", "level"], ignore_index=True)
-
-
-#: From this many persons on, the cells are scored by worker processes (below, starting them
-#: costs more than it saves).
-_PARALLEL_FROM = 500_000
-
-
-def _cell_metrics(y: np.ndarray, p: np.ndarray, cell: np.ndarray) -> dict:
-    return classification_metrics(y[cell], p[cell])
-
-
-def _metrics_of_cells(y: np.ndarray, p: np.ndarray, cells: list[np.ndarray]) -> list[dict]:
-    """:func:`classification_metrics` of every cell (a boolean mask), in worker processes at scale.
-
-    Each cell is independent, so two processes halve the time on two cores. The workers keep
-    this process's number of BLAS threads: the calibration slope's last bits depend on it, and
-    the numbers must not depend on where they were computed.
-    """
-    workers = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-    if len(y) < _PARALLEL_FROM or workers < 2:
-        return [_cell_metrics(y, p, cell) for cell in cells]
-    from joblib import Parallel, delayed, parallel_config
-    from threadpoolctl import threadpool_info
-
-    blas = max([info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"], default=1)
-    with parallel_config(backend="loky", inner_max_num_threads=blas):
-        return Parallel(n_jobs=workers)(delayed(_cell_metrics)(y, p, cell) for cell in cells)
 
 
 @dataclass
