@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vsvrisk.explain._lgbm_model import iteration_range, parse_model
+from vsvrisk._lgbm.model import iteration_range, parse_model
 from vsvrisk.explain._shap_reference import leaf_contributions_reference
 
 K_ZERO_THRESHOLD = float(np.float32(1e-35))  # meta.h: const double kZeroThreshold = 1e-35f

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 
-from vsvrisk.explain._classes import FeatureClasses
+from vsvrisk._lgbm.classes import FeatureClasses
 from vsvrisk.explain._shap_kernels import build_tree, explain_rows
 from vsvrisk.explain._tree_tables import TreePlan, pack
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vsvrisk.explain._classes import FeatureClasses
-from vsvrisk.explain._lgbm_model import TreeArrays
+from vsvrisk._lgbm.classes import FeatureClasses
+from vsvrisk._lgbm.model import TreeArrays
 
 @dataclass
 class TreePlan:

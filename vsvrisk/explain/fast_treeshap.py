@@ -3,7 +3,7 @@
 LightGBM's ``pred_contrib`` runs path-dependent TreeSHAP row by row and tree by tree:
 ``O(leaves x depth^2)`` for each. This module computes the same numbers with three shortcuts:
 
-1. **classes** (:mod:`~vsvrisk.explain._classes`): every value becomes the class of values
+1. **classes** (:mod:`~vsvrisk._lgbm.classes`): every value becomes the class of values
    that every split of the model treats alike, decided exactly as LightGBM's
    ``Tree::Decision`` does (missing values, zero as missing at ``kZeroThreshold``, categorical
    bitsets, the ``int`` cast of a category); rows with the same classes are explained once.
@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse
 
-from vsvrisk.explain._classes import FeatureClasses
-from vsvrisk.explain._lgbm_model import ModelArrays, iteration_range, parse_model
+from vsvrisk._lgbm.classes import FeatureClasses
+from vsvrisk._lgbm.model import ModelArrays, iteration_range, parse_model
 from vsvrisk.explain._tree_tables import plan_tree
 
 __all__ = ["ContribFallbackWarning", "FastTreeShap", "fast_pred_contrib"]

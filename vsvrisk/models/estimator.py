@@ -73,8 +73,10 @@ class LGBMRiskClassifier(lightgbm.LGBMClassifier):
     A person's prediction depends on that person's row alone, and a cohort's learner matrix
     repeats many rows (categories, flags, whole years of delay). From
     :data:`DISTINCT_ROWS_FROM` rows of a DataFrame on, ``predict_proba`` (and with it
-    ``predict`` and ``decision_function``) asks LightGBM once per distinct row and copies the
-    answer to the rest: the same numbers, to the last bit, in a fraction of the time.
+    ``predict`` and ``decision_function``) predicts each distinct row once from per-tree tables
+    (:class:`vsvrisk._lgbm.predict.TablePredictor`: the doubles LightGBM gives, to the last bit,
+    in a fraction of the time); a model the tables do not cover (large trees, say) is asked of
+    LightGBM once per distinct row.
     """
 
     def decision_function(self, X):
@@ -84,12 +86,30 @@ class LGBMRiskClassifier(lightgbm.LGBMClassifier):
                       pred_contrib=False, validate_features=False, **kwargs):
         options = dict(raw_score=raw_score, start_iteration=start_iteration, num_iteration=num_iteration,
                        pred_leaf=pred_leaf, pred_contrib=pred_contrib, validate_features=validate_features, **kwargs)
-        if pred_leaf or pred_contrib or not isinstance(X, pd.DataFrame) or len(X) < DISTINCT_ROWS_FROM:
+        if pred_leaf or pred_contrib or kwargs or not isinstance(X, pd.DataFrame) or len(X) < DISTINCT_ROWS_FROM:
             return super().predict_proba(X, **options)
+        p = self._table_predictions(X, raw_score, start_iteration, num_iteration)
+        if p is not None:
+            return p if raw_score else np.vstack((1.0 - p, p)).transpose()  # as LGBMClassifier stacks them
         first, rows = _distinct_rows(X)
         if len(first) > _MOST_DISTINCT * len(X) or rows.min() < 0:  # < 0: a row in no group (never seen)
             return super().predict_proba(X, **options)
         return super().predict_proba(X.iloc[first], **options)[rows]
+
+    def _table_predictions(self, X: pd.DataFrame, raw_score: bool, start_iteration: int, num_iteration):
+        """The predictions from per-tree tables, or None where LightGBM itself must answer."""
+        # imported here: the compiled kernels (numba) load only when a large cohort is predicted
+        from vsvrisk._compat import lightgbm_data_from_pandas
+        from vsvrisk._lgbm.predict import TablePredictor
+
+        booster = self.booster_
+        if callable(self.objective) or X.shape[1] != booster.num_feature():  # LightGBM answers (or raises)
+            return None
+        predictor = TablePredictor.of(booster, start_iteration=start_iteration, num_iteration=num_iteration)
+        if predictor is None:
+            return None
+        data = lightgbm_data_from_pandas(X, booster.pandas_categorical)
+        return predictor.predict(data, raw_score=raw_score, n_jobs=self.n_jobs)
 
 
 _SPEC_FIELDS = (

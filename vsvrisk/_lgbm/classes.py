@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vsvrisk.explain._lgbm_model import MISSING_NAN, MISSING_ZERO, ModelArrays
+from vsvrisk._lgbm.model import MISSING_NAN, MISSING_ZERO, ModelArrays
 
 #: LightGBM's kZeroThreshold (include/LightGBM/meta.h): the double nearest the float 1e-35f.
 ZERO_THRESHOLD = float(np.float32(1e-35))

@@ -1,0 +1,107 @@
+"""Predictions from per-tree tables are LightGBM's own, to the last bit, for any binary booster.
+
+The property test draws random binary boosters (leaves, depth, categorical levels and splits,
+missing types, boosting types, early stopping) and rows with values LightGBM reads in its own
+way (NaN, signed zeros, values within its float zero threshold, fractional, negative and huge
+category codes); every probability and raw score must equal ``booster.predict``'s exactly.
+Models the tables do not cover are handed back to LightGBM (``TablePredictor.of`` is None).
+"""
+
+from __future__ import annotations
+
+import lightgbm
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vsvrisk._lgbm import predict as table_predict
+from vsvrisk._lgbm.predict import TablePredictor
+from vsvrisk.models.estimator import LGBMRiskClassifier
+
+_ODD_VALUES = [np.nan, 0.0, -0.0, 5e-36, -1e-35, 1e-34, -0.5, 2.7, -3.0, 1e6, 2.0**31 + 3, -(2.0**31) - 1, np.inf, -np.inf]
+
+
+def _data(n: int, seed: int, levels: int):
+    """Two numerical features (one with NaN, one with zeros) and two categorical ones, as floats."""
+    rng = np.random.default_rng(seed)
+    X = np.column_stack([rng.normal(size=n), rng.integers(0, levels, n), rng.normal(size=n), rng.integers(0, 4, n)])
+    X[rng.random(n) < 0.1, 0] = np.nan
+    X[rng.random(n) < 0.2, 2] = 0.0
+    score = np.nan_to_num(X[:, 0]) + (X[:, 1] % 3 == 0) + X[:, 2] * (X[:, 1] > 2) - (X[:, 3] == 1)
+    y = (score + rng.normal(size=n) * 0.5 > 0.5).astype(int)
+    return X, y
+
+
+def _assert_identical(booster, X, **kwargs):
+    predictor = TablePredictor.of(booster, **kwargs)
+    assert predictor is not None
+    np.testing.assert_array_equal(predictor.predict(X), booster.predict(X, **kwargs))
+    np.testing.assert_array_equal(predictor.predict(X, raw_score=True), booster.predict(X, raw_score=True, **kwargs))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(leaves=st.integers(2, 24), depth=st.sampled_from([-1, 1, 2, 5]), levels=st.integers(2, 40),
+       one_hot=st.sampled_from([1, 4, 64]), use_missing=st.booleans(), zero_as_missing=st.booleans(),
+       boosting=st.sampled_from(["gbdt", "dart", "goss"]), rounds=st.integers(1, 12),
+       sigmoid=st.sampled_from([1.0, 0.7]), seed=st.integers(0, 10**6))
+def test_table_predictions_are_lightgbms_to_the_last_bit_for_random_binary_boosters(
+        leaves, depth, levels, one_hot, use_missing, zero_as_missing, boosting, rounds, sigmoid, seed):
+    X, y = _data(600, seed, levels)
+    params = {"objective": "binary", "sigmoid": sigmoid, "num_leaves": leaves, "max_depth": depth,
+              "max_cat_to_onehot": one_hot, "use_missing": use_missing, "zero_as_missing": zero_as_missing,
+              "min_data_in_leaf": 3, "min_data_per_group": 3, "cat_smooth": 1, "verbose": -1, "seed": seed,
+              "num_threads": 1}
+    params |= {"data_sample_strategy": "goss"} if boosting == "goss" else {"boosting": boosting}
+    booster = lightgbm.train(params, lightgbm.Dataset(X, y, categorical_feature=[1, 3]), rounds)
+    fresh, _ = _data(300, seed + 1, levels + 3)  # categories never seen in training too
+    rng = np.random.default_rng(seed)
+    cells = rng.random(fresh.shape) < 0.15
+    fresh[cells] = rng.choice(_ODD_VALUES, cells.sum())
+    _assert_identical(booster, fresh)
+    if booster.num_trees() > 2:
+        _assert_identical(booster, fresh, start_iteration=1, num_iteration=2)
+
+
+def test_an_early_stopped_booster_predicts_with_its_best_iteration_as_lightgbm_does():
+    X, y = _data(3_000, seed=4, levels=8)
+    train, valid = lightgbm.Dataset(X[:2_000], y[:2_000], categorical_feature=[1, 3]), None
+    valid = lightgbm.Dataset(X[2_000:], y[2_000:], reference=train)
+    booster = lightgbm.train({"objective": "binary", "verbose": -1, "learning_rate": 0.5, "num_leaves": 15}, train, 200,
+                             valid_sets=[valid], callbacks=[lightgbm.early_stopping(3, verbose=False)], keep_training_booster=True)
+    assert 0 < booster.best_iteration < booster.num_trees()
+    _assert_identical(booster, X)
+    _assert_identical(booster, X, num_iteration=-1)  # every tree
+
+
+def test_models_the_tables_do_not_cover_are_left_to_lightgbm(monkeypatch):
+    X, y = _data(1_000, seed=5, levels=6)
+    data = lightgbm.Dataset(X, y, categorical_feature=[1, 3])
+    regression = lightgbm.train({"objective": "regression", "verbose": -1}, data, 3)
+    forest = lightgbm.train({"objective": "binary", "boosting": "rf", "bagging_fraction": 0.7, "bagging_freq": 1,
+                             "verbose": -1}, data, 3)
+    multiclass = lightgbm.train({"objective": "multiclass", "num_class": 3, "verbose": -1},
+                                lightgbm.Dataset(X, (X[:, 1] % 3).astype(int), categorical_feature=[1, 3]), 2)
+    linear = lightgbm.train({"objective": "binary", "linear_tree": True, "verbose": -1}, lightgbm.Dataset(X, y), 3)
+    for booster in (regression, forest, multiclass, linear):
+        assert TablePredictor.of(booster) is None
+    binary = lightgbm.train({"objective": "binary", "num_leaves": 31, "verbose": -1}, data, 3)
+    monkeypatch.setattr(table_predict, "MAX_TABLE", 4)  # every tree's table too large
+    assert TablePredictor.of(binary) is None
+
+
+@pytest.mark.parametrize("tables", [True, False], ids=["tables", "LightGBM per distinct row"])
+def test_the_risk_classifier_predicts_a_large_frame_as_lightgbm_does(tables, monkeypatch):
+    if not tables:
+        monkeypatch.setattr(table_predict, "MAX_TABLE", 0)
+    rng = np.random.default_rng(6)
+    n = 60_000  # above DISTINCT_ROWS_FROM
+    frame = pd.DataFrame({"a": rng.integers(0, 30, n).astype(float), "b": pd.Categorical(rng.choice(list("pqrs"), n)),
+                          "c": rng.normal(size=n).round(1)})
+    frame.loc[rng.random(n) < 0.05, "a"] = np.nan
+    y = (frame["a"].fillna(3) / 30 + (frame["b"] == "q") + rng.normal(size=n) > 1).astype(int)
+    model = LGBMRiskClassifier(n_estimators=25, num_leaves=7, verbose=-1).fit(frame, y)
+    plain = lightgbm.LGBMClassifier.predict_proba(model, frame)
+    np.testing.assert_array_equal(model.predict_proba(frame), plain)
+    np.testing.assert_array_equal(model.decision_function(frame), model.booster_.predict(frame, raw_score=True))
