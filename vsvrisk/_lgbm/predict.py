@@ -51,10 +51,10 @@ class TablePredictor:
     True
     """
 
-    def __init__(self, classes, sigmoid, tree_features, columns, luts, lut_offsets, strides, tables, table_offsets):
+    def __init__(self, classes, sigmoid, tree_features, columns, luts, lut_offsets, tables, table_offsets):
         self.classes = classes
         self.sigmoid = sigmoid
-        self._arrays = (tree_features, columns, luts, lut_offsets, strides, tables, table_offsets)
+        self._arrays = (tree_features, columns, luts, lut_offsets, tables, table_offsets)
 
     @classmethod
     def of(cls, booster, *, start_iteration: int = 0, num_iteration: int | None = None) -> TablePredictor | None:
@@ -80,7 +80,8 @@ class TablePredictor:
         if any(part is None for part in parts):
             return None
         columns = [part[0] for part in parts]
-        luts = [lut for part in parts for lut in part[1]]
+        # each feature's tree class times its stride in the tree's table: a row's entry is a sum
+        luts = [lut * stride for part in parts for lut, stride in zip(part[1], part[2].tolist())]
         sizes = [part[3].size for part in parts]
         return cls(
             classes,
@@ -89,7 +90,6 @@ class TablePredictor:
             _joined(columns, np.int64),
             _joined(luts, np.int64),
             np.concatenate([[0], np.cumsum([lut.size for lut in luts])[:-1]]).astype(np.int64),
-            _joined([part[2] for part in parts], np.int64),
             _joined([part[3] for part in parts], np.float64),
             np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64),
         )
@@ -101,10 +101,11 @@ class TablePredictor:
         codes = self.classes.encode(np.asarray(data[:, used], dtype=np.float64)) if used.size else \
             np.zeros((data.shape[0], 0), dtype=np.int32)
         codes, rows = _distinct(codes, self.classes.n_classes)
-        out = np.empty(codes.shape[0])
+        n = rows.max() + 1 if rows.size else 0
+        out = np.empty(n)
         jobs = (os.cpu_count() or 1) if n_jobs is None or n_jobs < 1 else int(n_jobs)
-        jobs = max(1, min(jobs, codes.shape[0] // _CHUNK_ROWS or 1))
-        bounds = np.linspace(0, codes.shape[0], jobs + 1).astype(np.int64)
+        jobs = max(1, min(jobs, n // _CHUNK_ROWS or 1))
+        bounds = np.linspace(0, n, jobs + 1).astype(np.int64)
 
         def run(j):
             _predict_rows(codes, out, bounds[j], bounds[j + 1], not raw_score, self.sigmoid, *self._arrays)
@@ -115,8 +116,9 @@ class TablePredictor:
 
 
 def _distinct(codes: np.ndarray, n_classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct rows of ``codes`` in sorted order, and for each row the number of its distinct
-    row. Rows of equal classes go to the same leaves; sorted, neighbours share table entries."""
+    """The distinct rows of ``codes`` in sorted order, transposed (a feature's classes side by side),
+    and for each row the number of its distinct row. Rows of equal classes go to the same leaves;
+    sorted, neighbours share table entries."""
     key, bound = np.zeros(codes.shape[0], dtype=np.int64), 1
     for j in range(codes.shape[1]):
         if bound * int(n_classes[j]) >= 2**62:  # rank the key so far: same order, smaller numbers
@@ -125,7 +127,7 @@ def _distinct(codes: np.ndarray, n_classes: np.ndarray) -> tuple[np.ndarray, np.
         key = key * int(n_classes[j]) + codes[:, j]
         bound *= int(n_classes[j])
     _, first, rows = np.unique(key, return_index=True, return_inverse=True)
-    return np.ascontiguousarray(codes[first]), rows.ravel()
+    return np.ascontiguousarray(codes[first].T), rows.ravel()
 
 
 def _tree_table(tree, classes: FeatureClasses):
@@ -165,20 +167,25 @@ def _joined(parts: list, dtype) -> np.ndarray:
 
 
 @njit(nogil=True, cache=True, boundscheck=False, error_model="numpy")
-def _predict_rows(codes, out, start, stop, probability, sigmoid, tree_features, columns, luts, lut_offsets, strides, tables,
+def _predict_rows(codes, out, start, stop, probability, sigmoid, tree_features, columns, luts, lut_offsets, tables,
                   table_offsets):  # pragma: no cover - compiled
+    """Rows ``start:stop`` of ``codes`` (features x rows: one feature's classes side by side)."""
     n_trees = table_offsets.size
+    index = np.empty(_CHUNK_ROWS, dtype=np.int64)
     for low in range(start, stop, _CHUNK_ROWS):
         high = min(stop, low + _CHUNK_ROWS)
         for r in range(low, high):
             out[r] = 0.0
         for t in range(n_trees):
             first, last, table = tree_features[t], tree_features[t + 1], table_offsets[t]
+            for r in range(high - low):
+                index[r] = table
+            for f in range(first, last):  # feature by feature: the row loop reads one column straight
+                column, lut = codes[columns[f]], lut_offsets[f]
+                for r in range(low, high):
+                    index[r - low] += luts[lut + column[r]]
             for r in range(low, high):
-                index = 0
-                for f in range(first, last):
-                    index += luts[lut_offsets[f] + codes[r, columns[f]]] * strides[f]
-                out[r] += tables[table + index]
+                out[r] += tables[index[r - low]]
         if probability:
             for r in range(low, high):
                 out[r] = 1.0 / (1.0 + math.exp(-sigmoid * out[r]))
