@@ -3,6 +3,8 @@ the tables do not cover) by LightGBM: either way the same numbers as LightGBM's,
 
 from __future__ import annotations
 
+import weakref
+
 import lightgbm
 import numpy as np
 import pandas as pd
@@ -34,6 +36,7 @@ def fitted():
 @pytest.fixture(params=["LightGBM per distinct row", "tables"])
 def route(request, monkeypatch):
     """Which way a large frame goes: tables off (every tree too large for one), or on."""
+    monkeypatch.setattr(table_predict, "_BUILT", weakref.WeakKeyDictionary())  # nothing built before counts
     if request.param != "tables":
         monkeypatch.setattr(table_predict, "MAX_TABLE", 0)
     return request.param

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -31,6 +32,8 @@ from vsvrisk._lgbm.model import iteration_range, parse_model
 MAX_TABLE = 1 << 16
 #: Rows a thread takes through every tree at a time (their codes stay in cache).
 _CHUNK_ROWS = 4096
+#: The predictors built, per booster (gone with it).
+_BUILT = weakref.WeakKeyDictionary()
 
 
 class TablePredictor:
@@ -60,6 +63,16 @@ class TablePredictor:
     def of(cls, booster, *, start_iteration: int = 0, num_iteration: int | None = None) -> TablePredictor | None:
         """The predictor of ``booster`` as ``booster.predict(start_iteration=..., num_iteration=...)``
         reads them, or ``None`` where this module does not cover the model."""
+        # Kept while the booster lives (a cohort is predicted several times by one model); the
+        # key changes when the booster is trained further.
+        key = (booster.current_iteration(), booster.best_iteration, start_iteration, num_iteration)
+        known = _BUILT.setdefault(booster, {})
+        if key not in known:
+            known[key] = cls._build(booster, start_iteration, num_iteration)
+        return known[key]
+
+    @classmethod
+    def _build(cls, booster, start_iteration: int, num_iteration: int | None) -> TablePredictor | None:
         text = booster.model_to_string(num_iteration=-1)
         header = text.partition("\nTree=")[0]
         objective = re.search(r"^objective=binary sigmoid:(\S+)$", header, re.MULTILINE)
