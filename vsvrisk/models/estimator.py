@@ -232,7 +232,10 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         if self.sectors == "pooled":
             return np.full(len(X), "all", dtype=object)
         mapping = {**MODEL_GROUP, "vavo": self.vavo_with}
-        return X["sector"].astype(object).map(mapping).to_numpy()
+        # a handful of sector names: map those, not every row (a national cohort has 1.5 M)
+        codes, sectors = pd.factorize(X["sector"])
+        groups = np.array([mapping.get(sector, np.nan) for sector in sectors] + [np.nan], dtype=object)
+        return groups[codes]  # code -1 (missing) takes the last: NaN, as an unknown sector
 
     @staticmethod
     def _check_frame(X, what: str) -> pd.DataFrame:
