@@ -83,6 +83,7 @@ def calibration_intercept_slope(y, p, sample_weight=None) -> tuple[float, float]
     True
     """
     from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
 
     y = np.asarray(y, dtype=float)
     lp = _logit(np.asarray(p, dtype=float))
@@ -90,7 +91,10 @@ def calibration_intercept_slope(y, p, sample_weight=None) -> tuple[float, float]
     intercept = _intercept(y, lp, weight)
     if np.ptp(lp) == 0:  # constant predictions have no slope
         return intercept, float("nan")
-    fit = LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-10).fit(lp.reshape(-1, 1), y, sample_weight=weight)
+    # One BLAS thread, as in classification_metrics.
+    with threadpool_limits(1, user_api="blas"):
+        fit = LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-10).fit(lp.reshape(-1, 1), y,
+                                                                                     sample_weight=weight)
     return intercept, float(fit.coef_[0, 0])
 
 
@@ -147,6 +151,15 @@ def classification_metrics(y, p, sample_weight=None) -> dict[str, float]:
     >>> scores["roc_auc"]
     0.75
     """
+    from threadpoolctl import threadpool_limits
+
+    # One BLAS thread: the weighted sums and the two-parameter fit gain nothing from more (they
+    # wait for each other, and under load spin), and their last bits would depend on the count.
+    with threadpool_limits(1, user_api="blas"):
+        return _classification_metrics(y, p, sample_weight)
+
+
+def _classification_metrics(y, p, sample_weight) -> dict[str, float]:
     y = np.asarray(y, dtype=float)
     p = np.asarray(p, dtype=float)
     if sample_weight is None and np.isin(y, (0.0, 1.0)).all() and not np.isnan(p).any():
