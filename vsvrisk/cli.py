@@ -26,6 +26,7 @@ from vsvrisk._cli_policy import policy_app
 from vsvrisk._compat import CliAbort, CliUsageError
 from vsvrisk._display import print_allocation, print_figures
 from vsvrisk.exceptions import ConfigError, VsvriskError
+from vsvrisk.runs._need_source import check_need_source
 from vsvrisk.tracking import refuse_unknown_run
 
 _HELP = """Regional risk of early school leaving (vsv) and the budget that follows it.
@@ -39,6 +40,7 @@ app = typer.Typer(
     name="vsvrisk",
     help=_HELP,
     add_completion=False,
+    add_help_option=False,  # the callback's own --help: see _show_help
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -49,8 +51,21 @@ app = typer.Typer(
 _MULTI_VALUE_OPTIONS = ("--school-years", "--compare")
 
 
+def _show_help(ctx: typer.Context, value: bool) -> None:
+    # typer's own --help of the group has no default, and typer checks a value other than a
+    # bool with pydantic, which is a third of the start-up: every command (its --help and its
+    # bad input too) passes through this option. With the default False it is not imported
+    # until a command's options are checked.
+    if value and not ctx.resilient_parsing:
+        typer.echo(ctx.get_help(), color=ctx.color)
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    _help: Annotated[bool, typer.Option("--help", is_eager=True, expose_value=False, callback=_show_help,
+                                        help="Show this message and exit.")] = False,
+) -> None:
     """Regional risk of early school leaving (vsv) and the budget that follows it.
 
     Example: vsvrisk demo
@@ -195,6 +210,7 @@ def allocate(
     load_allocation_config(config)
     if run is not None:
         refuse_unknown_run(run)
+    check_need_source(need, run, model, data)  # the workflow checks it too, after NumPy is imported
     from rich.console import Console
 
     from vsvrisk import runs
