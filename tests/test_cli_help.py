@@ -29,7 +29,6 @@ def _walk(group, prefix=()):
 
 
 COMMAND_OBJECTS = dict(_walk(GROUP))
-
 COMMANDS = sorted(COMMAND_OBJECTS)
 EXAMPLE = re.compile(r"^\s*Example: (vsvrisk .+)$", re.MULTILINE)
 
