@@ -48,7 +48,7 @@ def test_help_and_bad_input_are_answered_without_the_modelling_stack(arguments, 
 
 
 #: What help needs not: typer checks option values with pydantic, but help checks none (the
-#: group's --help has a bool default, see vsvrisk.cli._show_help); yaml and the config models
+#: groups' --help has a bool default: vsvrisk._cli_checks.GroupHelp); yaml and the config models
 #: come with a config, importlib.metadata with vsvrisk.__version__, the store's modules with a run id.
 NOT_FOR_HELP = ("pydantic", "yaml", "importlib.metadata", "vsvrisk.tracking", "sqlite3", "vsvrisk.config")
 

@@ -15,7 +15,7 @@ def __getattr__(name: str) -> str:
     """``vsvrisk.__version__``, read from the installed package's metadata on first use.
 
     ``importlib.metadata`` (with the ``email``, ``zipfile`` and ``csv`` modules it imports) is a
-    tenth of the command line's start-up, and help or bad input never needs the version.
+    tenth of the command line's help, which never needs the version.
 
     Examples
     --------

@@ -13,6 +13,7 @@ __all__ = ["GroupHelp", "check_input", "check_run"]
 
 
 def _show_help(ctx: typer.Context, value: bool) -> None:
+    """Print the group's help and stop, as typer's own ``--help`` does."""
     if value and not ctx.resilient_parsing:
         typer.echo(ctx.get_help(), color=ctx.color)
         raise typer.Exit()
@@ -36,7 +37,7 @@ def check_input(option: str, path: Path | None) -> None:
 def check_run(run_id: str) -> None:
     """Refuse a run id that the local store certainly lacks (:func:`vsvrisk.tracking.refuse_unknown_run`)."""
     # vsvrisk.tracking (with logging, tempfile and sqlite3) is imported only by a command given
-    # a run id, not for every help page and bad option: a tenth of the start-up.
+    # a run id, not for every help page and bad option (about 4% of the start-up).
     from vsvrisk.tracking import refuse_unknown_run
 
     refuse_unknown_run(run_id)

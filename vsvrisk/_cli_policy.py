@@ -32,7 +32,7 @@ Example: vsvrisk policy prevention --config configs/policy.yaml --out out/policy
 
 @policy_app.callback()
 def _policy(_help: GroupHelp = False) -> None:
-    pass
+    pass  # the group's only option is its --help; the help text is policy_app's
 
 
 def _list_option(text: Optional[str], option: str, kind: type):
