@@ -6,9 +6,11 @@ kind with a wrong key or value, a run id that is not in the store: none there ye
 store without it), each in an empty working folder, and prints per
 line the exit status, the wall-clock and CPU seconds of the process (the median of ``--repeat``
 runs) and the first words of what it printed on stderr. CPU seconds are what a quiet machine
-would take as wall-clock time; the load average is printed with them.
+would take as wall-clock time; the load average is printed with them. ``--against TREE`` runs
+every line also with another source tree of vsvrisk first on ``PYTHONPATH`` (e.g. ``git archive
+main | tar -x -C /tmp/main``), the two alternating, so that both see the same load.
 
-    .venv/bin/python experiments/bench_cli.py [--repeat 3]
+    .venv/bin/python experiments/bench_cli.py [--repeat 3] [--against /tmp/main]
 """
 
 from __future__ import annotations
@@ -69,11 +71,14 @@ STORE_ERRORS = [
 ]
 
 
-def _run(arguments: list[str], folder: Path, store: Path | None = None) -> tuple[int, float, float, str]:
+def _run(arguments: list[str], folder: Path, store: Path | None = None,
+         tree: str | None = None) -> tuple[int, float, float, str]:
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{store or folder / 'mlflow.db'}"}
+    if tree is not None:
+        env["PYTHONPATH"] = os.pathsep.join([tree, *filter(None, [os.environ.get("PYTHONPATH")])])
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run([VSVRISK, *arguments], cwd=folder, capture_output=True, text=True,
-                          env={**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{store or folder / 'mlflow.db'}"})
+    done = subprocess.run([VSVRISK, *arguments], cwd=folder, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -83,6 +88,7 @@ def _run(arguments: list[str], folder: Path, store: Path | None = None) -> tuple
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--against", help="another source tree of vsvrisk, timed alternately with this one")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="vsvrisk-cli-"))
@@ -112,18 +118,21 @@ def main() -> None:
     lines += [(what, [a.format(**values) for a in arguments], None) for what, arguments in ERRORS]
     lines += [(what, arguments, store) for what, arguments in STORE_ERRORS]
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"{'':44} {'exit':>4} {'wall s':>7} {'cpu s':>6}  stderr")
+    against = f" {'other':>6}" if args.against else ""
+    print(f"{'':44} {'exit':>4} {'wall s':>7} {'cpu s':>6}{against}  stderr")
     slowest = 0.0
     for what, arguments, store_of_line in lines:
-        runs = []
+        runs, others = [], []
         for _ in range(args.repeat):
-            folder = Path(tempfile.mkdtemp(dir=work))
-            runs.append(_run(arguments, folder, store_of_line))
+            runs.append(_run(arguments, Path(tempfile.mkdtemp(dir=work)), store_of_line))
+            if args.against:
+                others.append(_run(arguments, Path(tempfile.mkdtemp(dir=work)), store_of_line, args.against))
         code, _, _, message = runs[-1]
         wall = statistics.median(r[1] for r in runs)
         cpu = statistics.median(r[2] for r in runs)
         slowest = max(slowest, cpu)
-        print(f"{what[:44]:44} {code:4d} {wall:7.2f} {cpu:6.2f}  {message[:70]}", flush=True)
+        other = f" {statistics.median(r[2] for r in others):6.2f}" if others else ""
+        print(f"{what[:44]:44} {code:4d} {wall:7.2f} {cpu:6.2f}{other}  {message[:70]}", flush=True)
     print(f"slowest CPU time of help and input errors: {slowest:.2f} s (target < {TARGET_S} s)")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     shutil.rmtree(work, ignore_errors=True)

@@ -47,6 +47,45 @@ def test_help_and_bad_input_are_answered_without_the_modelling_stack(arguments, 
     assert _imported_after(code) == []
 
 
+#: What help needs not: typer checks option values with pydantic, but help checks none (the
+#: groups' --help has a bool default: vsvrisk._cli_checks.GroupHelp); yaml and the config models
+#: come with a config, importlib.metadata with vsvrisk.__version__, the store's modules with a run id.
+NOT_FOR_HELP = ("pydantic", "yaml", "importlib.metadata", "vsvrisk.tracking", "sqlite3", "vsvrisk.config")
+
+
+def _new_modules(code: str, folder: Path) -> set[str]:
+    """Top-level names of the modules that ``code`` imports beyond a bare interpreter's."""
+    probe = "import json, sys\nbare = set(sys.modules)\n" + code + (
+        "\nprint(json.dumps(sorted({m for m in sys.modules if m not in bare})))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=folder)
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_no_help_page_imports_pydantic_yaml_or_the_store(tmp_path):
+    from tests.test_cli_help import COMMANDS
+
+    pages = [["--help"], *([*name.split(), "--help"] for name in COMMANDS)]
+    code = ("import contextlib, io\n"
+            "from vsvrisk.cli import main\n"
+            f"for arguments in {pages!r}:\n"
+            "    with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+            "        assert main(arguments) == 0 and 'Usage' in out.getvalue(), arguments\n")
+    imported = _new_modules(code, tmp_path)
+    assert "typer" in imported and "vsvrisk.cli" in imported  # the probe ran the command line
+    assert sorted(imported & {*NOT_FOR_HELP, *HEAVY}) == []
+
+
+def test_bad_input_without_a_config_or_a_run_id_reads_neither(tmp_path):
+    (tmp_path / "existing").mkdir()
+    code = ("import contextlib, io\n"
+            "from vsvrisk.cli import main\n"
+            "with contextlib.redirect_stderr(io.StringIO()) as err:\n"
+            "    assert main(['explain', '--run', 'abc', '--out', 'existing']) == 2\n"
+            "assert 'exists already' in err.getvalue(), err.getvalue()\n")
+    imported = _new_modules(code, tmp_path)
+    assert sorted(imported & {"yaml", "vsvrisk.config", "vsvrisk.tracking", "sqlite3", *HEAVY}) == []
+
+
 def _run_cli(arguments: list[str], folder: Path) -> tuple[int, str, list[str]]:
     """Exit status, stderr and the heavy packages imported, of ``vsvrisk ARGUMENTS`` run in ``folder``."""
     code = ("import contextlib, io, json, os, sys\n"

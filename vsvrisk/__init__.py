@@ -6,13 +6,30 @@ The data flow is one path: ``vsvrisk.data`` (schema, reading, regions) ->
 draws a population that satisfies the same schema, together with the truth it came from.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
 from vsvrisk.exceptions import VsvriskError
 
-try:
-    __version__ = version("vsvrisk")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0.0.0+unknown"
-
 __all__ = ["VsvriskError", "__version__"]
+
+
+def __getattr__(name: str) -> str:
+    """``vsvrisk.__version__``, read from the installed package's metadata on first use.
+
+    ``importlib.metadata`` (with the ``email``, ``zipfile`` and ``csv`` modules it imports) is a
+    tenth of the command line's help, which never needs the version.
+
+    Examples
+    --------
+    >>> import vsvrisk
+    >>> isinstance(vsvrisk.__version__, str)
+    True
+    """
+    if name != "__version__":
+        raise AttributeError(f"module 'vsvrisk' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version  # on first use: see the docstring
+
+    try:
+        value = version("vsvrisk")
+    except PackageNotFoundError:  # running from a source tree that was not installed
+        value = "0.0.0+unknown"
+    globals()["__version__"] = value
+    return value

@@ -13,9 +13,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from vsvrisk._cli_checks import check_input
+from vsvrisk._cli_checks import check_input, check_run
 from vsvrisk._display import print_metrics, print_sweep, print_warnings
-from vsvrisk.tracking import refuse_unknown_run
 
 __all__ = ["compare", "promote", "sweep", "train"]
 
@@ -64,7 +63,7 @@ def compare(
     Example: vsvrisk compare --experiment demo --out out/compare
     """
     for run_id in run or ():
-        refuse_unknown_run(run_id)
+        check_run(run_id)
     from rich.console import Console
 
     from vsvrisk import runs
@@ -93,7 +92,7 @@ def promote(
 
     Example: vsvrisk promote --run 3ffaa558 --alias champion
     """
-    refuse_unknown_run(run)
+    check_run(run)
     from vsvrisk import tracking
 
     name, version = tracking.promote(run, alias)

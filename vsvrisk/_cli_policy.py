@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from vsvrisk._atomic import refuse_existing
+from vsvrisk._cli_checks import GroupHelp
 from vsvrisk.exceptions import ConfigError
 
 __all__ = ["policy_app"]
@@ -25,7 +26,13 @@ Each analysis writes one folder (csv, an html page, manifest.json) and is tracke
 Example: vsvrisk policy prevention --config configs/policy.yaml --out out/policy/prevention
 """,
     no_args_is_help=True,
+    add_help_option=False,  # the callback's own --help: see GroupHelp
 )
+
+
+@policy_app.callback()
+def _policy(_help: GroupHelp = False) -> None:
+    pass  # the group's only option is its --help; the help text is policy_app's
 
 
 def _list_option(text: Optional[str], option: str, kind: type):

@@ -20,13 +20,13 @@ from typing import Annotated, Optional
 import typer
 
 from vsvrisk._atomic import refuse_existing
-from vsvrisk._cli_checks import check_input
+from vsvrisk._cli_checks import GroupHelp, check_input, check_run
 from vsvrisk._cli_models import compare, promote, sweep, train
 from vsvrisk._cli_policy import policy_app
 from vsvrisk._compat import CliAbort, CliUsageError
 from vsvrisk._display import print_allocation, print_figures
 from vsvrisk.exceptions import ConfigError, VsvriskError
-from vsvrisk.tracking import refuse_unknown_run
+from vsvrisk.runs._need_source import check_need_source
 
 _HELP = """Regional risk of early school leaving (vsv) and the budget that follows it.
 
@@ -39,6 +39,7 @@ app = typer.Typer(
     name="vsvrisk",
     help=_HELP,
     add_completion=False,
+    add_help_option=False,  # the callback's own --help: see GroupHelp
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -50,7 +51,7 @@ _MULTI_VALUE_OPTIONS = ("--school-years", "--compare")
 
 
 @app.callback()
-def _root() -> None:
+def _root(_help: GroupHelp = False) -> None:
     """Regional risk of early school leaving (vsv) and the budget that follows it.
 
     Example: vsvrisk demo
@@ -157,7 +158,7 @@ def explain(
         raise ConfigError(f"--compare takes two region codes (A and B), got {len(compare)}")
     check_input("--data", data)
     refuse_existing(out, overwrite=overwrite)
-    refuse_unknown_run(run)
+    check_run(run)
     from rich.console import Console
 
     from vsvrisk.runs import explain_run
@@ -194,7 +195,8 @@ def allocate(
 
     load_allocation_config(config)
     if run is not None:
-        refuse_unknown_run(run)
+        check_run(run)
+    check_need_source(need, run, model, data)  # the workflow checks it too, after NumPy is imported
     from rich.console import Console
 
     from vsvrisk import runs
@@ -221,7 +223,7 @@ def audit(
     """
     check_input("--data", data)
     refuse_existing(out, overwrite=overwrite)
-    refuse_unknown_run(run)
+    check_run(run)
     from rich.console import Console
 
     from vsvrisk.runs import audit_run
@@ -262,7 +264,7 @@ def impact(
     if allocation is not None:
         load_allocation_config(allocation)
     if run is not None:
-        refuse_unknown_run(run)
+        check_run(run)
     from rich.console import Console
 
     from vsvrisk.runs import impact_run
@@ -286,7 +288,7 @@ def card(
     Example: vsvrisk card --run 3ffaa558 --out out/card
     """
     refuse_existing(out, overwrite=overwrite)
-    refuse_unknown_run(run)
+    check_run(run)
     from vsvrisk.runs import card_run
 
     folder = card_run(run, out, overwrite, lang=lang)

@@ -25,7 +25,7 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 class StrictModel(BaseModel):
     """Base of every config model: unknown keys are refused, values are not coerced silently."""
 
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    model_config = ConfigDict(extra="forbid", validate_default=True, defer_build=True)
 
 
 def format_validation_error(error: ValidationError, source: str) -> str:

@@ -17,6 +17,7 @@ import numpy as np
 from vsvrisk._atomic import refuse_existing
 from vsvrisk.exceptions import ConfigError
 from vsvrisk.runs import _memo
+from vsvrisk.runs._need_source import check_need_source
 
 if TYPE_CHECKING:  # pandas is imported when a run needs it: bad options are refused at once
     import pandas as pd
@@ -204,10 +205,7 @@ def allocate_run(
     """
     step = progress or (lambda message: None)
     out = Path(out)
-    if sum(source is not None for source in (need, run_id, model_uri)) != 1:
-        raise ConfigError("give one of --need FILE, --run RUN_ID or --model models:/NAME@ALIAS (with or without --data)")
-    if data is not None and run_id is None and model_uri is None:
-        raise ConfigError("--data needs --run or --model: the cohort is scored with a model")
+    check_need_source(need, run_id, model_uri, data)
     refuse_existing(out, overwrite=overwrite)  # before any work is done, and before the imports
     from vsvrisk.allocate import (
         allocate,
