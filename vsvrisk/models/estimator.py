@@ -44,10 +44,11 @@ LIGHTGBM_DEFAULTS = {
     "verbose": -1,
 }
 
-#: From this many rows of a DataFrame on, LightGBM predicts each distinct row once (a national
-#: cohort's vo learner matrix has under half as many distinct rows as persons).
+#: From this many rows of a DataFrame on, each distinct row is predicted once: from per-tree
+#: tables, or by LightGBM where the tables do not cover the model (a national cohort's vo learner
+#: matrix has under half as many distinct rows as persons, and fewer distinct classes still).
 DISTINCT_ROWS_FROM = 50_000
-#: ... unless most rows are distinct anyway: then the grouping costs more than it saves.
+#: ... unless most rows are distinct anyway: then LightGBM's grouping costs more than it saves.
 _MOST_DISTINCT = 0.8
 
 
