@@ -103,3 +103,30 @@ def test_an_allocation_after_training_takes_its_risks_and_gives_the_same_numbers
     extra = [json.loads((tmp_path / side / "manifest.json").read_text(encoding="utf-8"))["extra"]
              for side in ("inside", "outside")]
     assert all(extra[0][key] == extra[1][key] for key in ("registration_watch", "drift", "lambda"))
+
+
+def test_a_file_is_read_once_while_remembering_and_each_reader_gets_its_own_copy(tmp_path, monkeypatch):
+    import vsvrisk.data
+
+    frame = generate(2_000, [2019], seed=6).frame
+    path = tmp_path / "cohort.parquet"
+    write_person_years(frame, path)
+    reads = []
+    read = vsvrisk.data.read_person_years
+    monkeypatch.setattr(vsvrisk.data, "read_person_years", lambda *a, **k: reads.append(k) or read(*a, **k))
+    expected = read(path, require_target=True)
+    reads.clear()
+    with _memo.remembering():
+        first = _memo.person_years(path, require_target=True)
+        first.loc[first.index[0], "region_code"] = 40  # a reader's change stays its own
+        second = _memo.person_years(path, require_target=True)
+        assert len(reads) == 1
+        pd.testing.assert_frame_equal(second, expected, check_exact=True)
+        _memo.person_years(path)  # other options: read again
+        assert len(reads) == 2
+        write_person_years(frame.iloc[:-1], path, overwrite=True)  # the file rewritten: read again
+        assert len(_memo.person_years(path, require_target=True)) == len(frame) - 1
+        assert len(reads) == 3
+    _memo.person_years(path)  # outside: nothing kept
+    _memo.person_years(path)
+    assert len(reads) == 5

@@ -21,20 +21,23 @@ def frame_sha256(frame: pd.DataFrame) -> str:
     return hashlib.sha256(hashed.tobytes()).hexdigest()
 
 
-def load_training_data(spec, data: str | os.PathLike | None, *, school_years=None) -> tuple[pd.DataFrame, dict]:
+def load_training_data(spec, data: str | os.PathLike | None, *, school_years=None, read=None) -> tuple[pd.DataFrame, dict]:
     """The frame to train on and a description of where it came from (for the manifest).
 
     Without ``data``, the default synthetic population of the spec's ``data`` section (both
     cohorts, seeded) is drawn; its hash is taken over the frame itself. ``school_years``: read
     only the rows of those years from ``data`` (the synthetic population is drawn whole).
+    ``read``: what reads ``data`` (default :func:`vsvrisk.data.read_person_years`; a workflow
+    passes one that remembers what it read).
     """
     from vsvrisk.data import read_person_years
 
+    read = read or read_person_years
     years = [spec.data.train_year, spec.data.eval_year]
     if data is not None:
         from vsvrisk.report import file_sha256
 
-        frame = read_person_years(data, upper_age=spec.upper_age, require_target=True, school_years=school_years)
+        frame = read(data, upper_age=spec.upper_age, require_target=True, school_years=school_years)
         source = {"data_source": "file", "data_path": str(data), "data_sha256": file_sha256(data)}
     else:
         from vsvrisk.synth import generate

@@ -7,8 +7,9 @@ allocation each take the exact SHAP values of the same cohort. Inside :func:`rem
 of those is computed once: a result is kept under the model (its run) and the cohort's content
 hash (:func:`vsvrisk.cohorts.frame_sha256`, the hash a training run tags its cohorts with), and
 the same question gets a copy of the same answer, so the numbers are those of a fresh
-computation. Outside it nothing is hashed and nothing is kept: one command in one process has
-nothing to share.
+computation. The person-year files the steps read are read and validated once as well (kept under
+the file's path, size and modification time, and the reading options). Outside it nothing is
+hashed and nothing is kept: one command in one process has nothing to share.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import os
 
 import numpy as np
 
@@ -52,6 +54,23 @@ def digest(cohort) -> str | None:
     from vsvrisk.cohorts import frame_sha256
 
     return frame_sha256(cohort)
+
+
+def person_years(path, **options):
+    """``read_person_years(path, **options)``, read and validated once per file while remembering.
+
+    Each caller gets its own copy (pandas copy-on-write: a change to it stays its own). A file
+    rewritten in between (another size or modification time) is read again.
+    """
+    from vsvrisk.data import read_person_years
+
+    if _memory is None:
+        return read_person_years(path, **options)
+    stat = os.stat(path)
+    key = ("frame", os.path.realpath(path), stat.st_size, stat.st_mtime_ns, repr(sorted(options.items())))
+    if key not in _memory:
+        _memory[key] = read_person_years(path, **options)
+    return _memory[key].copy(deep=False)
 
 
 def remember_risk(model_ref: str, cohort_digest: str, p) -> None:

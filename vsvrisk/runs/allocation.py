@@ -33,7 +33,6 @@ def _cohorts(run_id: str, data, progress, model_uri: str | None = None):
     is the one scored.
     """
     from vsvrisk import tracking
-    from vsvrisk.data import read_person_years
     from vsvrisk.cohorts import load_training_data
     from vsvrisk.tracking import load_model, load_spec
 
@@ -51,15 +50,15 @@ def _cohorts(run_id: str, data, progress, model_uri: str | None = None):
         if data is None:
             raise ConfigError(f"run {run_id} was trained on {path}, which is not found: pass the cohort to score with --data")
         progress("reading the cohort to score")
-        return model, spec, None, read_person_years(data, upper_age=spec.upper_age)
+        return model, spec, None, _memo.person_years(data, upper_age=spec.upper_age)
     progress("reading the training data")
     # With a cohort to score, only the training cohort's rows are read (and validated).
     years = [spec.data.train_year] if data is not None and path is not None else None
-    frame, _ = load_training_data(spec, path, school_years=years)
+    frame, _ = load_training_data(spec, path, school_years=years, read=_memo.person_years)
     train = frame[frame["school_year"] == spec.data.train_year]
     if data is not None:
         progress("reading the cohort to score")
-        return model, spec, train, read_person_years(data, upper_age=spec.upper_age)
+        return model, spec, train, _memo.person_years(data, upper_age=spec.upper_age)
     return model, spec, train, frame[frame["school_year"] == spec.data.eval_year].reset_index(drop=True)
 
 

@@ -52,7 +52,6 @@ def audit_run(run_id: str, out: str | os.PathLike, data: str | os.PathLike | Non
     from vsvrisk import tracking
     from vsvrisk._atomic import refuse_existing
     from vsvrisk.audit.html import render_audit_html, write_output_folder
-    from vsvrisk.data import read_person_years
     from vsvrisk.report import build_manifest
     from vsvrisk.cohorts import load_training_data
     from vsvrisk.report.glossary import check_language
@@ -66,7 +65,7 @@ def audit_run(run_id: str, out: str | os.PathLike, data: str | os.PathLike | Non
     model = load_model(run_id)
     if data is not None:
         step("reading the cohort")
-        cohort = read_person_years(data, upper_age=spec.upper_age, require_target=True)
+        cohort = _memo.person_years(data, upper_age=spec.upper_age, require_target=True)
     else:
         step("drawing the run's synthetic evaluation cohort")
         frame, _ = load_training_data(spec, None)

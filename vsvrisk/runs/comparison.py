@@ -127,7 +127,6 @@ def _select(experiment: str | None, run_ids: Sequence[str] | None, max_runs: int
 def _cohort(run, spec, data, cache: dict) -> tuple[pd.DataFrame, dict]:
     """The run's evaluation cohort, recomputed, with its hash checked against the run's."""
     from vsvrisk.cohorts import frame_sha256, load_training_data
-    from vsvrisk.data import read_person_years
     from vsvrisk.report import file_sha256
 
     tags, run_id = run.data.tags, run.info.run_id
@@ -142,7 +141,7 @@ def _cohort(run, spec, data, cache: dict) -> tuple[pd.DataFrame, dict]:
             raise ConfigError(f"{path} has changed since run {run_id[:8]} was trained on it (its SHA-256 differs): "
                               "pass the original file with --data")
         if recorded not in cache:
-            cache[recorded] = read_person_years(path, upper_age=spec.upper_age, require_target=True)
+            cache[recorded] = _memo.person_years(path, upper_age=spec.upper_age, require_target=True)
         source = {"data_source": "file", "data_path": str(path)}
     else:
         if recorded not in cache:

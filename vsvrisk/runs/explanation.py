@@ -44,10 +44,9 @@ def _cohort(spec, data, school_year) -> tuple[pd.DataFrame, dict]:
 
         frame, source = load_training_data(spec, None)
     else:
-        from vsvrisk.data import read_person_years
         from vsvrisk.report import file_sha256
 
-        frame = read_person_years(data, upper_age=spec.upper_age)
+        frame = _memo.person_years(data, upper_age=spec.upper_age)
         source = {"data_source": "file", "data_path": str(data), "data_sha256": file_sha256(data)}
     years = sorted(pd.unique(frame["school_year"]).tolist())
     year = years[-1] if school_year is None else school_year

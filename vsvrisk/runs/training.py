@@ -119,7 +119,7 @@ def train(
     step = progress or (lambda message: None)
     spec = load_model_spec(spec)
     step("reading the data" if data is not None else "drawing the synthetic population")
-    frame, source = load_training_data(spec, data)
+    frame, source = load_training_data(spec, data, read=_memo.person_years)
     model = RiskModel.from_spec(spec)
     cohorts = {year: frame[frame["school_year"] == year] for year in (spec.data.train_year, spec.data.eval_year)}
     hashes = {year: frame_sha256(cohort) for year, cohort in cohorts.items()}
