@@ -29,6 +29,7 @@ from vsvrisk._lgbm.model import MISSING_NAN, MISSING_ZERO, ModelArrays
 ZERO_THRESHOLD = float(np.float32(1e-35))
 _INT_LIMIT = 2.0**31  # values at or beyond this do not fit LightGBM's int cast
 _DENSE_CATEGORY_TABLE = 1 << 22  # above this category code, look categories up by search
+_KEY_LIMIT = 2**62  # mixed-radix keys are compacted (factorized) before they could overflow
 
 
 class FeatureClasses:
@@ -88,6 +89,26 @@ class FeatureClasses:
             codes[:, j] = np.where(np.isnan(x), self.n_classes[j] - 1, 2 * interval + zero)
         return codes
 
+    def node_tables(self, tree) -> tuple[np.ndarray, np.ndarray, list, list, list]:
+        """One tree's features and each split as a 0/1 table over its tree classes.
+
+        Returns ``columns`` (the tree's features, as columns among the used ones), ``node_feature``
+        (per node, its feature's position in ``columns``), ``luts`` (per tree feature, global class
+        -> tree class, :meth:`tree_classes`), ``sizes`` (per tree feature, its number of tree
+        classes) and ``lefts`` (per node, whether each tree class of its feature goes left).
+        """
+        node_column = np.array([self.column[int(f)] for f in tree.split_feature], dtype=np.int64)
+        columns, node_feature = np.unique(node_column, return_inverse=True)
+        luts, sizes, lefts = [], [], [None] * node_column.size
+        for f, column in enumerate(columns.tolist()):
+            nodes = np.flatnonzero(node_feature == f)
+            lut, left = self.tree_classes(tree, column, nodes)
+            luts.append(lut)
+            sizes.append(left.shape[0])
+            for i, node in enumerate(nodes.tolist()):
+                lefts[node] = left[:, i]
+        return columns, node_feature, luts, sizes, lefts
+
     def tree_classes(self, tree, column: int, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The classes one tree can tell apart on one feature, and where its nodes send them.
 
@@ -125,6 +146,29 @@ class FeatureClasses:
             else:
                 left[-1, i] = zero_interval <= at[i]
         return lut.astype(np.int32), left
+
+
+def sorted_distinct(codes: np.ndarray, n_classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of ``codes`` in sorted order (one row index each), and each row's group.
+
+    Sorted with the features of fewest classes first, so that neighbouring rows differ in the
+    finest features: a tree that does not tell those apart sees runs of equal rows.
+    """
+    n = codes.shape[0]
+    key, bound = np.zeros(n, dtype=np.int64), 1
+    for j in np.argsort(n_classes, kind="stable").tolist():
+        if bound * int(n_classes[j]) >= _KEY_LIMIT:  # rank the key so far: same order, smaller
+            uniques, key = np.unique(key, return_inverse=True)
+            bound = uniques.size
+        key = key * int(n_classes[j]) + codes[:, j]
+        bound *= int(n_classes[j])
+    order = np.argsort(key, kind="stable")
+    ordered = key[order]
+    new = np.ones(n, dtype=bool)
+    new[1:] = ordered[1:] != ordered[:-1]
+    groups = np.empty(n, dtype=np.int64)
+    groups[order] = np.cumsum(new) - 1
+    return order[new], groups
 
 
 def _category_classes(x: np.ndarray, categories: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
-from vsvrisk._lgbm.classes import FeatureClasses
+from vsvrisk._lgbm.classes import FeatureClasses, sorted_distinct
 from vsvrisk._lgbm.model import iteration_range, parse_model
 
 #: The most entries one tree's table may have (8 bytes each); a larger tree is left to LightGBM.
@@ -113,8 +113,11 @@ class TablePredictor:
         used = self.classes.features
         codes = self.classes.encode(np.asarray(data[:, used], dtype=np.float64)) if used.size else \
             np.zeros((data.shape[0], 0), dtype=np.int32)
-        codes, rows = _distinct(codes, self.classes.n_classes)
-        n = rows.max() + 1 if rows.size else 0
+        # Rows of equal classes go to the same leaves: each distinct one once, in sorted order
+        # (neighbours share table entries), a feature's classes side by side.
+        first, rows = sorted_distinct(codes, self.classes.n_classes)
+        codes = np.ascontiguousarray(codes[first].T)
+        n = first.size
         out = np.empty(n)
         jobs = (os.cpu_count() or 1) if n_jobs is None or n_jobs < 1 else int(n_jobs)
         jobs = max(1, min(jobs, n // _CHUNK_ROWS or 1))
@@ -128,35 +131,12 @@ class TablePredictor:
         return out[rows]
 
 
-def _distinct(codes: np.ndarray, n_classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct rows of ``codes`` in sorted order, transposed (a feature's classes side by side),
-    and for each row the number of its distinct row. Rows of equal classes go to the same leaves;
-    sorted, neighbours share table entries."""
-    key, bound = np.zeros(codes.shape[0], dtype=np.int64), 1
-    for j in range(codes.shape[1]):
-        if bound * int(n_classes[j]) >= 2**62:  # rank the key so far: same order, smaller numbers
-            uniques, key = np.unique(key, return_inverse=True)
-            bound = uniques.size
-        key = key * int(n_classes[j]) + codes[:, j]
-        bound *= int(n_classes[j])
-    _, first, rows = np.unique(key, return_index=True, return_inverse=True)
-    return np.ascontiguousarray(codes[first].T), rows.ravel()
-
-
 def _tree_table(tree, classes: FeatureClasses):
     """(columns, luts, strides, table) of one tree, or None when its table would be too large."""
     if tree.num_leaves == 1:
         return np.zeros(0, dtype=np.int64), [], np.zeros(0, dtype=np.int64), tree.leaf_value[:1].copy()
-    node_column = np.array([classes.column[int(f)] for f in tree.split_feature], dtype=np.int64)
-    columns, node_feature = np.unique(node_column, return_inverse=True)
-    luts, lefts, sizes = [], [None] * node_column.size, []
-    for f, column in enumerate(columns.tolist()):
-        nodes = np.flatnonzero(node_feature == f)
-        lut, left = classes.tree_classes(tree, column, nodes)
-        luts.append(lut.astype(np.int64))
-        sizes.append(left.shape[0])
-        for i, node in enumerate(nodes.tolist()):
-            lefts[node] = left[:, i]
+    columns, node_feature, luts, sizes, lefts = classes.node_tables(tree)
+    luts = [lut.astype(np.int64) for lut in luts]
     if math.prod(sizes) > MAX_TABLE:
         return None
     # every combination of the tree's classes (the first feature varies slowest), walked down at once

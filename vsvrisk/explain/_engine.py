@@ -5,9 +5,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import pandas as pd
 
-from vsvrisk._lgbm.classes import FeatureClasses
+from vsvrisk._lgbm.classes import FeatureClasses, sorted_distinct
 from vsvrisk.explain._shap_kernels import build_tree, explain_rows
 from vsvrisk.explain._tree_tables import TreePlan, pack
 
@@ -15,7 +14,6 @@ from vsvrisk.explain._tree_tables import TreePlan, pack
 #: for a group of trees at a time, to bound the memory they take.
 _CHUNK_ROWS = 16_384
 _GROUP_TABLE_BYTES = 1 << 26
-_KEY_LIMIT = 2**62  # mixed-radix keys are compacted (factorized) before they could overflow
 #: The size of a cut: most states, most table entries (states x features, 8 bytes each), most
 #: states of a leaf alone (2^d). One feature's column of a table (8 bytes a state) should stay in
 #: a core's cache while a chunk of rows looks it up; fewer, larger cuts mean fewer lookups a row.
@@ -30,7 +28,7 @@ ROWS_PER_STATE = 4
 def explain(plans: list, classes: FeatureClasses, codes: np.ndarray, n_classes: int, n_jobs: int) -> np.ndarray:
     """Contributions (n_rows, n_classes * (n_used + 1)) of ``codes`` (n_rows, n_used) int32 for the
     planned trees: per class, one column per used feature, then the base value."""
-    rows, groups = _sorted_distinct(codes, classes.n_classes)
+    rows, groups = sorted_distinct(codes, classes.n_classes)
     codes = np.ascontiguousarray(codes[rows].T)  # column-major: one feature's classes together
     n = codes.shape[1]
     width = classes.features.size + 1
@@ -45,29 +43,6 @@ def explain(plans: list, classes: FeatureClasses, codes: np.ndarray, n_classes: 
     for plan in plans:
         out[plan.output_offset + width - 1] += plan.expected_value
     return out.T[groups]
-
-
-def _sorted_distinct(codes: np.ndarray, n_classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct rows of ``codes`` in sorted order (one row index each), and each row's group.
-
-    Sorted with the features of fewest classes first, so that neighbouring rows differ in the
-    finest features: a tree that does not tell those apart sees runs of equal rows.
-    """
-    n = codes.shape[0]
-    key, bound = np.zeros(n, dtype=np.int64), 1
-    for j in np.argsort(n_classes, kind="stable").tolist():
-        if bound * int(n_classes[j]) >= _KEY_LIMIT:  # rank the key so far: same order, smaller
-            uniques, key = np.unique(key, return_inverse=True)
-            bound = uniques.size
-        key = key * int(n_classes[j]) + codes[:, j]
-        bound *= int(n_classes[j])
-    order = np.argsort(key, kind="stable")
-    ordered = key[order]
-    new = np.ones(n, dtype=bool)
-    new[1:] = ordered[1:] != ordered[:-1]
-    groups = np.empty(n, dtype=np.int64)
-    groups[order] = np.cumsum(new) - 1
-    return order[new], groups
 
 
 def _groups(plans: list, n_rows: int, pool):

@@ -34,17 +34,7 @@ def plan_tree(tree: TreeArrays, classes: FeatureClasses, output_offset: int) -> 
     expected = tree.expected_value()
     if tree.num_leaves == 1:
         return TreePlan(output_offset, expected, np.zeros(0, dtype=np.int64), [], None)
-    node_column = np.array([classes.column[int(f)] for f in tree.split_feature], dtype=np.int64)
-    columns, node_feature = np.unique(node_column, return_inverse=True)
-    luts, sizes = [], []
-    node_tables = [None] * node_column.size
-    for f, column in enumerate(columns.tolist()):
-        nodes = np.flatnonzero(node_feature == f)
-        lut, left = classes.tree_classes(tree, column, nodes)
-        luts.append(lut)
-        sizes.append(left.shape[0])
-        for i, node in enumerate(nodes.tolist()):
-            node_tables[node] = left[:, i]
+    columns, node_feature, luts, sizes, node_tables = classes.node_tables(tree)
     node_dir = np.concatenate(node_tables).astype(np.int8)
     node_dir_offset = np.concatenate([[0], np.cumsum([t.size for t in node_tables])[:-1]]).astype(np.int64)
     class_offset = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
