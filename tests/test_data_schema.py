@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from vsvrisk.data import age_at_reference_date, person_year_schema, validate_person_years
 from vsvrisk.data import _convert as convert_module
+from vsvrisk.data import schema as schema_module
 from vsvrisk.data.codes import CATEGORICAL_CODES, COLUMNS, PROBLEM_FLAGS
 from vsvrisk.exceptions import ConfigError, SchemaError
 
@@ -270,6 +271,19 @@ def test_an_empty_table_is_refused():
 def test_a_duplicate_person_names_the_person_and_year():
     (problem,) = problems_of(with_value(valid_person_years(), "person_id", 2, "p01"))
     assert "'p01' in 2018" in problem and "(rows 1, 3)" in problem
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d"])),
+                          st.one_of(st.none(), st.integers(1990, 2040), st.just(10**9))), max_size=30))
+def test_duplicates_within_a_year_are_the_rows_pandas_calls_duplicated(pairs):
+    # The counting shortcut against DataFrame.duplicated on the pairs; a gap in either column
+    # never makes a pair (those rows get their own message).
+    frame = pd.DataFrame({"person_id": pd.array([p for p, _ in pairs], dtype="string"),
+                          "school_year": pd.array([y for _, y in pairs], dtype="Int64")})
+    expected = (frame.duplicated(["school_year", "person_id"], keep=False)
+                & frame["person_id"].notna() & frame["school_year"].notna()).to_numpy()
+    assert np.array_equal(schema_module._duplicated_within_year(frame), expected)
 
 
 def test_something_other_than_a_table_is_refused():

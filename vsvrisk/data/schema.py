@@ -11,6 +11,7 @@ rows (1-based, as a person counts data rows) and the fix.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -157,11 +158,16 @@ def _table_rules(upper_age: int) -> list[_Rule]:
                   _frame_check(f"{column}: empty outside", empty_outside), wide=True),
         ]
 
+    last = {}  # the frame checked last and its ages: two rules read them, computed once
+
     def ages(frame):
+        if last.get("frame") is not None and last["frame"]() is frame:
+            return last["ages"]
         known = (frame["birth_date"].notna() & frame["school_year"].notna()).to_numpy()
         # Gaps (reported already) get harmless stand-ins so the arithmetic stays vectorised.
         birth = frame["birth_date"].fillna(pd.Timestamp("2000-01-01"))
-        return known, _age_values(birth, frame["school_year"].fillna(2000))
+        last.update(frame=weakref.ref(frame), ages=(known, _age_values(birth, frame["school_year"].fillna(2000))))
+        return last["ages"]
 
     def not_after_reference(frame):
         known, age = ages(frame)
@@ -173,8 +179,7 @@ def _table_rules(upper_age: int) -> list[_Rule]:
         return pd.Series(~known | (age < 0) | ((age >= LOWER_AGE) & (age < upper_age)), index=frame.index)
 
     def unique_within_year(frame):
-        unknown = frame["person_id"].isna() | frame["school_year"].isna()
-        return unknown | ~frame.duplicated(["school_year", "person_id"], keep=False)
+        return pd.Series(~_duplicated_within_year(frame), index=frame.index)
 
     reference = "1 October of school_year"
     return rules + [
@@ -188,6 +193,23 @@ def _table_rules(upper_age: int) -> list[_Rule]:
               "keep one row per person per school year (other school years may repeat the person)",
               _frame_check("person_id: unique", unique_within_year), wide=True, describe=_duplicates),
     ]
+
+
+def _duplicated_within_year(frame: pd.DataFrame) -> np.ndarray:
+    """Rows whose (person_id, school_year) pair occurs more than once; a gap in either is not a pair."""
+    # Codes of both columns and a count per pair: twice as fast as DataFrame.duplicated on
+    # millions of text ids, which builds a hash table of the pairs.
+    ids, _ = pd.factorize(frame["person_id"])
+    years, _ = pd.factorize(frame["school_year"])
+    known = (ids >= 0) & (years >= 0)
+    pair = (ids.astype(np.int64) * (int(years.max(initial=0)) + 1) + years)[known]
+    if pair.size and pair.max() < 8 * len(frame):  # a few school years: count by position
+        counts, where = np.bincount(pair), pair
+    else:
+        _, where, counts = np.unique(pair, return_inverse=True, return_counts=True)
+    duplicated = np.zeros(len(frame), dtype=bool)
+    duplicated[known] = counts[where] > 1
+    return duplicated
 
 
 @lru_cache(maxsize=8)
