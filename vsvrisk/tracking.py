@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vsvrisk._local_store import run_in_sqlite_store
+from vsvrisk._store_template import copy_empty_store
 from vsvrisk.exceptions import ConfigError
 
 if TYPE_CHECKING:  # this module imports MLflow and pandas only where it uses them: see refuse_unknown_run
@@ -110,6 +111,7 @@ def _initialise_sqlite_store(database: Path) -> None:
     from mlflow import MlflowClient
 
     with _store_lock(database):
+        copy_empty_store(database)  # a new store: copied, not migrated from MLflow's first schema
         MlflowClient().search_experiments(max_results=1)
     _initialised.add(key)
 
