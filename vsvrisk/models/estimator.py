@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 from vsvrisk.data.codes import MODEL_GROUP
 from vsvrisk.exceptions import ConfigError, SchemaError
 from vsvrisk.features import build_feature_pipeline
+from vsvrisk.models._distinct import fit_on_distinct_rows
 from vsvrisk.models.collinear import DropDuplicateColumns
 from vsvrisk.models.spec import ModelSpec
 
@@ -317,14 +318,11 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     @staticmethod
     def _fit_logistic(feature_spec, params: dict, X: pd.DataFrame, y: pd.Series) -> Pipeline:
         learner = LogisticRegression(**{"C": np.inf, "solver": "newton-cholesky", "max_iter": 200, **params})
-        pipeline = Pipeline(
-            [
-                ("features", build_feature_pipeline(feature_spec)),
-                ("collinear", DropDuplicateColumns()),
-                ("learner", learner),
-            ]
-        )
-        return pipeline.fit(X, y)
+        features, collinear = build_feature_pipeline(feature_spec), DropDuplicateColumns()
+        matrix = collinear.fit_transform(features.fit_transform(X, y), y)
+        # The same fit as Pipeline.fit, with the likelihood summed per distinct row of the design.
+        fit_on_distinct_rows(learner, matrix, y)
+        return Pipeline([("features", features), ("collinear", collinear), ("learner", learner)])
 
     @staticmethod
     def _fit_lightgbm(feature_spec, spec: ModelSpec, X: pd.DataFrame, y: pd.Series, seed: int) -> Pipeline:

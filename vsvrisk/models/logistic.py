@@ -12,6 +12,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 
 from vsvrisk.features import CategoryEncoder, build_feature_pipeline
+from vsvrisk.models._distinct import distinct_design
 from vsvrisk.models.collinear import DropDuplicateColumns
 
 __all__ = ["forward_select", "odds_ratios"]
@@ -104,24 +105,31 @@ def odds_ratios(model, X: pd.DataFrame, y=None, *, level: float = 0.95) -> pd.Da
         pipeline = model.feature_pipeline(group)
         learner = model.learner_of(group)
         design = pipeline.transform(X.loc[rows]).to_numpy(dtype=float)
-        design = sm.add_constant(design, has_constant="add")
         start = np.r_[learner.intercept_, learner.coef_.ravel()]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fit = sm.Logit(y[rows].to_numpy(), design).fit(start_params=start, method="newton", maxiter=25, disp=0)
-        interval = fit.conf_int(alpha=1 - level)
+            grouped = distinct_design(design, y[rows].to_numpy())
+            if grouped is None:
+                fit = sm.Logit(y[rows].to_numpy(), sm.add_constant(design, has_constant="add")).fit(
+                    start_params=start, method="newton", maxiter=25, disp=0)
+            else:  # the same likelihood over the distinct rows' (vsv, no vsv) counts
+                distinct, positives, negatives = grouped
+                fit = sm.GLM(np.column_stack([positives, negatives]), sm.add_constant(distinct, has_constant="add"),
+                             family=sm.families.Binomial()).fit(start_params=start, method="newton", maxiter=25)
+        params, bse, pvalues = (np.asarray(v) for v in (fit.params, fit.bse, fit.pvalues))
+        interval = np.asarray(fit.conf_int(alpha=1 - level))
         terms = ["intercept", *pipeline.get_feature_names_out()]
         tables.append(
             pd.DataFrame(
                 {
                     "group": group,
                     "term": terms,
-                    "coef": fit.params,
-                    "std_err": fit.bse,
-                    "odds_ratio": np.exp(fit.params),
+                    "coef": params,
+                    "std_err": bse,
+                    "odds_ratio": np.exp(params),
                     "or_low": np.exp(interval[:, 0]),
                     "or_high": np.exp(interval[:, 1]),
-                    "p_value": fit.pvalues,
+                    "p_value": pvalues,
                     "n_persons": int(rows.sum()),
                 }
             )
