@@ -27,6 +27,10 @@ __all__ = [
 ]
 
 _EPS = 1e-12
+# Newton's method for the calibration fits: at most this many steps, done when a step is smaller
+# than the tolerance (the next one would be below rounding).
+_NEWTON_STEPS = 50
+_NEWTON_TOL = 1e-10
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -52,11 +56,46 @@ def calibration_intercept(y, p) -> float:
 
 
 def _intercept(y: np.ndarray, lp: np.ndarray, weight: np.ndarray | None = None) -> float:
+    # The score equation sum(w * (y - expit(a + lp))) = 0 is monotone in a. Newton's method from
+    # the logit difference of the observed and the mean predicted rate converges in three to five
+    # steps (a bracketing root finder took about fifteen evaluations); each step is kept inside
+    # the bracket the signs give. Anything else (no root in [-30, 30], a step that does not
+    # settle) goes to the reference: brentq on that bracket, which also raises when there is no
+    # root there.
+    from scipy.special import expit
+
+    w = np.ones(len(y)) if weight is None else weight
+    total, events = float(w.sum()), float(w @ y)
+    if 0 < events < total:
+        mean = float(w @ expit(lp)) / total
+        if 0 < mean < 1:
+            a = float(np.log(events / (total - events)) - np.log(mean / (1 - mean)))
+            low, high = -30.0, 30.0
+            for _ in range(_NEWTON_STEPS):
+                if not low <= a <= high:
+                    break
+                q = expit(a + lp)
+                excess, slope = float(w @ q) - events, float(w @ (q * (1 - q)))
+                if excess > 0:
+                    high = a
+                else:
+                    low = a
+                if not slope > 0:
+                    break
+                step = excess / slope
+                if abs(step) < _NEWTON_TOL:
+                    # Quadratic convergence: the error after a step of 1e-10 is below rounding.
+                    return a - step
+                # A step that leaves the bracket is replaced by its midpoint.
+                a = a - step if low < a - step < high else (low + high) / 2
+    return _intercept_reference(y, lp, weight)
+
+
+def _intercept_reference(y: np.ndarray, lp: np.ndarray, weight: np.ndarray | None = None) -> float:
+    """The root of the intercept's score equation by brentq on [-30, 30] (the former path)."""
     from scipy.optimize import brentq
     from scipy.special import expit
 
-    # The score equation sum(w * (y - expit(a + lp))) = 0 is monotone in a, so a bracketing
-    # root finder gives the maximum-likelihood value exactly.
     if weight is None:
         events = y.sum()
         return float(brentq(lambda a: expit(a + lp).sum() - events, -30.0, 30.0, xtol=1e-10))
@@ -82,7 +121,6 @@ def calibration_intercept_slope(y, p, sample_weight=None) -> tuple[float, float]
     >>> abs(a) < 0.05 and abs(b - 1) < 0.05
     True
     """
-    from sklearn.linear_model import LogisticRegression
     from threadpoolctl import threadpool_limits
 
     y = np.asarray(y, dtype=float)
@@ -93,9 +131,58 @@ def calibration_intercept_slope(y, p, sample_weight=None) -> tuple[float, float]
         return intercept, float("nan")
     # One BLAS thread, as in classification_metrics.
     with threadpool_limits(1, user_api="blas"):
-        fit = LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-10).fit(lp.reshape(-1, 1), y,
-                                                                                     sample_weight=weight)
-    return intercept, float(fit.coef_[0, 0])
+        return intercept, _slope(y, lp, np.ones(len(y)) if weight is None else weight, intercept)
+
+
+def _slope(y: np.ndarray, lp: np.ndarray, w: np.ndarray, intercept: float) -> float:
+    # Newton's method on the two-parameter log-likelihood (intercept, slope), started where the
+    # intercept-only fit ended: at (intercept, 1) the intercept's score is already zero, so three
+    # or four steps reach the maximum (scikit-learn's newton-cholesky took eight, plus its
+    # checks). A step that lowers the likelihood is halved. When the steps do not settle (data a
+    # line separates: no finite slope), scikit-learn's fit decides, as before.
+    from scipy.special import expit, log_expit
+
+    non_events = w * (1 - y)
+
+    def loglik(eta):  # log_expit(-eta) = log_expit(eta) - eta: one pass
+        return float(w @ log_expit(eta) - non_events @ eta)
+
+    beta = np.array([intercept, 1.0])
+    eta = beta[0] + beta[1] * lp
+    current = loglik(eta)
+    for _ in range(_NEWTON_STEPS):
+        q = expit(eta)
+        residual, v = w * (y - q), w * q * (1 - q)
+        vx = v * lp
+        hessian = np.array([[v.sum(), vx.sum()], [vx.sum(), vx @ lp]])
+        try:
+            step = np.linalg.solve(hessian, np.array([residual.sum(), residual @ lp]))
+        except np.linalg.LinAlgError:
+            break
+        full = np.abs(step).max()
+        for _ in range(30):  # halve a step that lowers the likelihood
+            candidate = beta + step
+            eta = candidate[0] + candidate[1] * lp
+            value = loglik(eta)
+            if value >= current - 1e-12 * abs(current):
+                break
+            step = step / 2
+        else:
+            break
+        if not np.isfinite(value):
+            break
+        beta, current = candidate, value
+        if full < _NEWTON_TOL:  # a full Newton step that small: converged (see _intercept)
+            return float(beta[1])
+    return _slope_reference(y, lp, w)
+
+
+def _slope_reference(y: np.ndarray, lp: np.ndarray, w: np.ndarray) -> float:
+    """The calibration slope by scikit-learn's unpenalised logistic regression (the former path)."""
+    from sklearn.linear_model import LogisticRegression
+
+    fit = LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-10).fit(lp.reshape(-1, 1), y, sample_weight=w)
+    return float(fit.coef_[0, 0])
 
 
 def _distinct_pairs(y, p) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -116,12 +203,55 @@ def _distinct_pairs(y, p) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     >>> y.tolist(), p.tolist(), counts.tolist()
     ([0.0, 1.0, 0.0], [0.2, 0.2, 0.7], [2.0, 1.0, 1.0])
     """
+    return _PairCounts(y, p).pairs()
+
+
+class _PairCounts:
+    """The distinct (outcome, risk) pairs of any subset of one cohort's rows, from one np.unique.
+
+    The pairs of a subset are the cohort's pairs that occur in it, in the same sorted order:
+    counting the subset's pair codes gives exactly what :func:`_distinct_pairs` of the subset
+    gives (the same arrays), without a sort of each subset. The 68 cells of a national
+    evaluation (sectors by groups, subsets of one another) share one sort.
+
+    Examples
+    --------
+    >>> counts = _PairCounts(np.array([0, 1, 0, 0]), np.array([0.2, 0.2, 0.2, 0.7]))
+    >>> [a.tolist() for a in counts.pairs(np.array([False, True, True, True]))]
+    [[0.0, 1.0, 0.0], [0.2, 0.2, 0.7], [1.0, 1.0, 1.0]]
+    """
+
+    def __init__(self, y, p):
+        y = np.asarray(y, dtype=float)
+        self.values, inverse = np.unique(np.asarray(p, dtype=float), return_inverse=True)
+        self.codes = inverse.ravel() * 2 + (y == 1)
+
+    def pairs(self, rows=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(y, p, counts) of the rows selected by ``rows`` (a mask or indices; all by default)."""
+        codes = self.codes if rows is None else self.codes[rows]
+        counts = np.bincount(codes, minlength=2 * len(self.values))
+        kept = np.flatnonzero(counts)
+        return (kept % 2).astype(float), self.values[kept // 2], counts[kept].astype(float)
+
+
+def _scores_of_cells(y, p, cells) -> list[dict[str, float]]:
+    """:func:`classification_metrics` of ``y[cell]`` and ``p[cell]`` for each cell (a mask).
+
+    The same scores, from one sort of the risks for all cells (:class:`_PairCounts`) where the
+    outcomes are 0/1 and no risk is missing (else cell by cell, as ``classification_metrics``).
+    """
+    import sklearn
+    from threadpoolctl import threadpool_limits
+
     y = np.asarray(y, dtype=float)
     p = np.asarray(p, dtype=float)
-    values, inverse = np.unique(p, return_inverse=True)
-    counts = np.bincount(inverse.ravel() * 2 + (y == 1), minlength=2 * len(values))
-    kept = np.flatnonzero(counts)
-    return (kept % 2).astype(float), values[kept // 2], counts[kept].astype(float)
+    # scikit-learn's check of its functions' parameters costs more than a metric over a small
+    # cell; the arrays here are built by this module (skip_parameter_validation is public).
+    with threadpool_limits(1, user_api="blas"), sklearn.config_context(skip_parameter_validation=True):
+        if np.isin(y, (0.0, 1.0)).all() and not np.isnan(p).any():
+            counts = _PairCounts(y, p)
+            return [_scores(*counts.pairs(cell), sorted_pairs=True) for cell in cells]
+        return [_classification_metrics(y[cell], p[cell], None) for cell in cells]
 
 
 def classification_metrics(y, p, sample_weight=None) -> dict[str, float]:
@@ -163,12 +293,25 @@ def _classification_metrics(y, p, sample_weight) -> dict[str, float]:
     y = np.asarray(y, dtype=float)
     p = np.asarray(p, dtype=float)
     if sample_weight is None and np.isin(y, (0.0, 1.0)).all() and not np.isnan(p).any():
-        y, p, sample_weight = _distinct_pairs(y, p)
-    w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        return _scores(*_distinct_pairs(y, p), sorted_pairs=True)
+    return _scores(y, p, None if sample_weight is None else np.asarray(sample_weight, dtype=float))
+
+
+def _scores(y: np.ndarray, p: np.ndarray, w: np.ndarray | None, *, sorted_pairs: bool = False) -> dict[str, float]:
+    # sorted_pairs: y, p, w are distinct (outcome, risk) pairs with their counts as from
+    # _PairCounts (sorted by risk, 0 before 1): the ranking scores are then cumulative sums
+    # (_pair_ranking), the rest weighted sums. Otherwise scikit-learn's metrics on the rows.
+    w = np.ones(len(y)) if w is None else w
     n = float(w.sum())
     prevalence = float(w @ y / n)
     expected = float(w @ p / n)
-    brier = float(brier_score_loss(y, p, sample_weight=w))
+    if sorted_pairs:
+        brier = float(w @ np.square(y - p) / n)
+        clipped = np.clip(p, _EPS, 1 - _EPS)
+        log_loss_value = -float(w @ np.where(y == 1, np.log(clipped), np.log1p(-clipped)) / n)
+    else:
+        brier = float(brier_score_loss(y, p, sample_weight=w))
+        log_loss_value = float(log_loss(y, np.clip(p, _EPS, 1 - _EPS), labels=[0, 1], sample_weight=w))
     reference = prevalence * (1 - prevalence)
     scores = {
         "n": n,
@@ -177,16 +320,52 @@ def _classification_metrics(y, p, sample_weight) -> dict[str, float]:
         "oe_ratio": prevalence / expected if expected > 0 else float("nan"),
         "brier": brier,
         "scaled_brier": 1 - brier / reference if reference > 0 else float("nan"),
-        "log_loss": float(log_loss(y, np.clip(p, _EPS, 1 - _EPS), labels=[0, 1], sample_weight=w)),
+        "log_loss": log_loss_value,
     }
     if 0 < w @ y < n:
-        scores["roc_auc"] = float(roc_auc_score(y, p, sample_weight=w))
-        scores["pr_auc"] = float(average_precision_score(y, p, sample_weight=w))
-        scores["calibration_intercept"], scores["calibration_slope"] = calibration_intercept_slope(y, p, w)
+        if sorted_pairs:
+            scores["roc_auc"], scores["pr_auc"] = _pair_ranking(y, p, w)
+        else:
+            scores["roc_auc"] = float(roc_auc_score(y, p, sample_weight=w))
+            scores["pr_auc"] = float(average_precision_score(y, p, sample_weight=w))
+        lp = _logit(p)
+        scores["calibration_intercept"] = _intercept(y, lp, w)
+        scores["calibration_slope"] = _slope(y, lp, w, scores["calibration_intercept"]) if np.ptp(lp) > 0 else float("nan")
     else:  # a single class: ranking and calibration are undefined
         for key in ("roc_auc", "pr_auc", "calibration_intercept", "calibration_slope"):
             scores[key] = float("nan")
     return scores
+
+
+def _pair_ranking(y: np.ndarray, p: np.ndarray, counts: np.ndarray) -> tuple[float, float]:
+    """ROC AUC and average precision of distinct (outcome, risk) pairs sorted by risk, 0 before 1.
+
+    scikit-learn's definitions with ties (a tie between an event and a non-event counts half;
+    one precision-recall point per distinct risk), as sums over the pairs: each event pair's
+    count times the non-events below its risk plus half those at it (AUC), and times the
+    precision at its risk (average precision). With whole counts every cumulative sum is exact.
+
+    Examples
+    --------
+    >>> y, p, counts = _distinct_pairs([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    >>> _pair_ranking(y, p, counts)
+    (0.75, 0.8333333333333333)
+    """
+    negatives = counts * (1 - y)
+    positives = counts * y
+    event = y == 1
+    # The non-event pair at an event pair's risk, if any, is the pair just before it.
+    tied = np.zeros(len(y))
+    same = np.flatnonzero(event[1:] & (p[1:] == p[:-1])) + 1
+    tied[same] = counts[same - 1]
+    below = np.cumsum(negatives)  # non-events at or below each pair's risk
+    total_negative, total_positive = below[-1], float(positives.sum())
+    auc = float(positives[event] @ (below[event] - tied[event] / 2) / (total_positive * total_negative))
+    # At or above an event pair's risk: the events from it up, the non-events from its tie up.
+    events_above = total_positive - np.cumsum(positives) + positives
+    negatives_above = total_negative - below + tied
+    precision = events_above[event] / (events_above[event] + negatives_above[event])
+    return auc, float(positives[event] @ precision / total_positive)
 
 
 def observed_expected(y, p, groups, *, level: float = 0.95) -> pd.DataFrame:
@@ -258,12 +437,42 @@ def truth_distance(y, p, p_true, p_true_features, region_codes) -> dict[str, flo
     y = np.asarray(y, dtype=float)
     p = np.asarray(p, dtype=float)
     p_true_features = np.asarray(p_true_features, dtype=float)
+    cell = np.ones(len(y), dtype=bool)
+    return {**_truth_of_cells(y, p, p_true, p_true_features, [cell])[0],
+            **_need_share_distance(p, p_true_features, region_codes)}
+
+
+def _need_share_distance(p, p_true_features, region_codes) -> dict[str, float]:
     difference = need_shares(p, region_codes) - need_shares(p_true_features, region_codes)
-    single_class = y.sum() in (0, len(y))
-    return {
-        "truth_roc_auc": float("nan") if single_class else float(roc_auc_score(y, p_true_features)),
-        "oracle_roc_auc": float("nan") if single_class else float(roc_auc_score(y, np.asarray(p_true, dtype=float))),
-        "mean_abs_error": float(np.mean(np.abs(p - p_true_features))),
-        "need_share_l1": float(np.abs(difference).sum()),
-        "need_share_max_error": float(np.abs(difference).max()),
-    }
+    return {"need_share_l1": float(np.abs(difference).sum()), "need_share_max_error": float(np.abs(difference).max())}
+
+
+def _truth_of_cells(y, p, p_true, p_true_features, cells) -> list[dict[str, float]]:
+    """``truth_roc_auc``, ``oracle_roc_auc`` and ``mean_abs_error`` of :func:`truth_distance`
+    for each cell (a mask of the rows).
+
+    The AUCs are those of each cell's distinct (outcome, risk) pairs with their counts (one sort
+    of each truth for all cells, :class:`_PairCounts`; :func:`_pair_ranking`): scikit-learn's on
+    the rows up to the order of summation.
+    """
+    y = np.asarray(y, dtype=float)
+    p, p_true_features = np.asarray(p, dtype=float), np.asarray(p_true_features, dtype=float)
+    p_true = np.asarray(p_true, dtype=float)
+    binary = np.isin(y, (0.0, 1.0)).all()
+    counts = [_PairCounts(y, truth) if binary and not np.isnan(truth).any() else None
+              for truth in (p_true_features, p_true)]
+    rows = []
+    for cell in cells:
+        y_cell = y[cell]
+        single_class = y_cell.sum() in (0, len(y_cell))
+        aucs = []
+        for pairs, truth in zip(counts, (p_true_features, p_true)):
+            if single_class:
+                aucs.append(float("nan"))
+            elif pairs is None:  # not 0/1, or a missing truth: scikit-learn on the rows decides
+                aucs.append(float(roc_auc_score(y_cell, truth[cell])))
+            else:
+                aucs.append(_pair_ranking(*pairs.pairs(cell))[0])
+        rows.append({"truth_roc_auc": aucs[0], "oracle_roc_auc": aucs[1],
+                     "mean_abs_error": float(np.mean(np.abs(p[cell] - p_true_features[cell])))})
+    return rows
