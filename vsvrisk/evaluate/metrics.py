@@ -147,33 +147,41 @@ def _slope(y: np.ndarray, lp: np.ndarray, w: np.ndarray, intercept: float) -> fl
     def loglik(eta):  # log_expit(-eta) = log_expit(eta) - eta: one pass
         return float(w @ log_expit(eta) - non_events @ eta)
 
+    def gradient(q):
+        residual = w * (y - q)
+        return np.array([residual.sum(), residual @ lp])
+
     beta = np.array([intercept, 1.0])
     eta = beta[0] + beta[1] * lp
-    current = loglik(eta)
+    q = expit(eta)
+    score = gradient(q)
     for _ in range(_NEWTON_STEPS):
-        q = expit(eta)
-        residual, v = w * (y - q), w * q * (1 - q)
+        v = w * q * (1 - q)
         vx = v * lp
-        hessian = np.array([[v.sum(), vx.sum()], [vx.sum(), vx @ lp]])
         try:
-            step = np.linalg.solve(hessian, np.array([residual.sum(), residual @ lp]))
+            step = np.linalg.solve(np.array([[v.sum(), vx.sum()], [vx.sum(), vx @ lp]]), score)
         except np.linalg.LinAlgError:
             break
-        full = np.abs(step).max()
-        for _ in range(30):  # halve a step that lowers the likelihood
+        if not np.isfinite(step).all():
+            break
+        if np.abs(step).max() < _NEWTON_TOL:  # the error after this step is below rounding (see _intercept)
+            return float(beta[1] + step[1])
+        for _ in range(30):
             candidate = beta + step
-            eta = candidate[0] + candidate[1] * lp
-            value = loglik(eta)
-            if value >= current - 1e-12 * abs(current):
+            candidate_eta = candidate[0] + candidate[1] * lp
+            candidate_q = expit(candidate_eta)
+            candidate_score = gradient(candidate_q)
+            # The likelihood is concave: a slope along the step still >= 0 at its end means it
+            # rose all the way; only otherwise compare likelihoods, and halve a step that lowers it.
+            if candidate_score @ step >= 0:
+                break
+            current = loglik(eta)
+            if loglik(candidate_eta) >= current - 1e-12 * abs(current):
                 break
             step = step / 2
         else:
             break
-        if not np.isfinite(value):
-            break
-        beta, current = candidate, value
-        if full < _NEWTON_TOL:  # a full Newton step that small: converged (see _intercept)
-            return float(beta[1])
+        beta, eta, q, score = candidate, candidate_eta, candidate_q, candidate_score
     return _slope_reference(y, lp, w)
 
 
@@ -223,35 +231,75 @@ class _PairCounts:
 
     def __init__(self, y, p):
         y = np.asarray(y, dtype=float)
-        self.values, inverse = np.unique(np.asarray(p, dtype=float), return_inverse=True)
-        self.codes = inverse.ravel() * 2 + (y == 1)
+        # np.unique(p, return_inverse=True), from a hash table and a sort of the distinct values
+        # only (a third faster on a national cohort's risks).
+        codes, uniques = pd.factorize(np.asarray(p, dtype=float))
+        order = np.argsort(uniques)
+        rank = np.empty(len(order), dtype=np.intp)
+        rank[order] = np.arange(len(order))
+        self.values, self.codes = uniques[order], rank[codes] * 2 + (y == 1)
 
     def pairs(self, rows=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(y, p, counts) of the rows selected by ``rows`` (a mask or indices; all by default)."""
         codes = self.codes if rows is None else self.codes[rows]
-        counts = np.bincount(codes, minlength=2 * len(self.values))
+        return self._kept(np.bincount(codes, minlength=2 * len(self.values)))
+
+    def pairs_by_level(self, rows, levels: np.ndarray, n_levels: int):
+        """(level, (y, p, counts)) of each level present among ``rows``; ``levels`` holds each
+        row's level (0 to n_levels - 1; -1 for none). One count over the rows for all levels."""
+        levels = levels[rows]
+        known = levels >= 0
+        size = 2 * len(self.values)
+        counts = np.bincount(levels[known].astype(np.intp) * size + self.codes[rows][known], minlength=n_levels * size)
+        for level in range(n_levels):
+            if counts[level * size:(level + 1) * size].any():
+                yield level, self._kept(counts[level * size:(level + 1) * size])
+
+    def _kept(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         kept = np.flatnonzero(counts)
         return (kept % 2).astype(float), self.values[kept // 2], counts[kept].astype(float)
 
 
-def _scores_of_cells(y, p, cells) -> list[dict[str, float]]:
-    """:func:`classification_metrics` of ``y[cell]`` and ``p[cell]`` for each cell (a mask).
+def _scores_of_cells(y, p, sectors: dict, characteristics: dict) -> tuple[list[dict], list[tuple]]:
+    """:func:`classification_metrics` of every sector and of every level of every characteristic
+    within every sector, from one sort of the risks.
 
-    The same scores, from one sort of the risks for all cells (:class:`_PairCounts`) where the
-    outcomes are 0/1 and no risk is missing (else cell by cell, as ``classification_metrics``).
+    Parameters
+    ----------
+    y, p : ndarray
+        Outcomes and risks of the cohort.
+    sectors : dict
+        Name to mask of the rows.
+    characteristics : dict
+        Name to (codes, levels): each row's level as an integer (-1 for missing) and the levels.
+
+    Returns
+    -------
+    (list, list)
+        The scores of each sector; (sector, characteristic, level, scores) of each level present
+        in a sector, characteristic by characteristic, sector by sector, level by level.
+
+    Where the outcomes are 0/1 and no risk is missing, each cell is scored on its distinct
+    (outcome, risk) pairs counted from one sort of the cohort (:class:`_PairCounts`); otherwise
+    cell by cell as ``classification_metrics`` does.
     """
-    import sklearn
     from threadpoolctl import threadpool_limits
 
     y = np.asarray(y, dtype=float)
     p = np.asarray(p, dtype=float)
-    # scikit-learn's check of its functions' parameters costs more than a metric over a small
-    # cell; the arrays here are built by this module (skip_parameter_validation is public).
-    with threadpool_limits(1, user_api="blas"), sklearn.config_context(skip_parameter_validation=True):
+    with threadpool_limits(1, user_api="blas"):  # see classification_metrics
         if np.isin(y, (0.0, 1.0)).all() and not np.isnan(p).any():
             counts = _PairCounts(y, p)
-            return [_scores(*counts.pairs(cell), sorted_pairs=True) for cell in cells]
-        return [_classification_metrics(y[cell], p[cell], None) for cell in cells]
+            by_sector = [_scores(*counts.pairs(mask), sorted_pairs=True) for mask in sectors.values()]
+            by_group = [(sector, name, levels[level], _scores(*pairs, sorted_pairs=True))
+                        for name, (codes, levels) in characteristics.items() for sector, mask in sectors.items()
+                        for level, pairs in counts.pairs_by_level(mask, codes, len(levels))]
+            return by_sector, by_group
+        by_sector = [_classification_metrics(y[mask], p[mask], None) for mask in sectors.values()]
+        by_group = [(sector, name, levels[level], _classification_metrics(y[cell], p[cell], None))
+                    for name, (codes, levels) in characteristics.items() for sector, mask in sectors.items()
+                    for level in range(len(levels)) if (cell := mask & (codes == level)).any()]
+        return by_sector, by_group
 
 
 def classification_metrics(y, p, sample_weight=None) -> dict[str, float]:

@@ -99,10 +99,9 @@ def evaluate_predictions(frame: pd.DataFrame, p, *, by_group: bool = True) -> Ev
     has_truth = "p_true" in frame and "p_true_features" in frame
     rows, metrics = [], {}
     sectors = _sector_masks(frame)
-    groups = _group_cells(frame, sectors) if by_group else []
-    # The 68 cells of a national cohort share one sort of the risks (metrics._scores_of_cells):
-    # each is scored on its distinct (outcome, risk) pairs, serially, in this process.
-    scores_of = _scores_of_cells(y, p, [*sectors.values(), *(cell for *_, cell in groups)])
+    # The 68 cells of a national cohort (sectors by groups) share one sort of the risks
+    # (metrics._scores_of_cells): each is scored on its distinct (outcome, risk) pairs, serially.
+    scores_of, groups = _scores_of_cells(y, p, sectors, _group_codes(frame) if by_group else {})
     if has_truth:
         truths = _truth_of_cells(y, p, frame["p_true"].to_numpy(), frame["p_true_features"].to_numpy(),
                                  list(sectors.values()))
@@ -121,12 +120,12 @@ def evaluate_predictions(frame: pd.DataFrame, p, *, by_group: bool = True) -> Ev
         metrics=metrics,
         by_sector=pd.DataFrame(rows).set_index("sector"),
         by_region=by_region.reset_index(),
-        by_group=_group_table(groups, scores_of[len(sectors):]) if by_group else pd.DataFrame(),
+        by_group=_group_table(groups) if by_group else pd.DataFrame(),
     )
 
 
-def _group_cells(frame: pd.DataFrame, sectors: dict[str, np.ndarray]) -> list[tuple[str, str, str, np.ndarray]]:
-    """(sector, characteristic, level, rows) of every level of every audit characteristic."""
+def _group_codes(frame: pd.DataFrame) -> dict[str, tuple[np.ndarray, list[str]]]:
+    """Each audit characteristic's level of every row as an integer (-1 missing), and the levels."""
     characteristics = {
         "gender": frame["gender"],
         "urbanisation": frame["urbanisation"],
@@ -134,13 +133,7 @@ def _group_cells(frame: pd.DataFrame, sectors: dict[str, np.ndarray]) -> list[tu
     }
     if "migration_background" in frame and frame["migration_background"].notna().any():
         characteristics["migration_background"] = frame["migration_background"]
-    cells = []
-    for name, values in characteristics.items():
-        codes, levels = _text_codes(values)
-        for sector, mask in sectors.items():
-            for code in np.flatnonzero(np.bincount(codes[mask & (codes >= 0)], minlength=len(levels))):
-                cells.append((sector, name, levels[code], mask & (codes == code)))
-    return cells
+    return {name: _text_codes(values) for name, values in characteristics.items()}
 
 
 def _text_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
@@ -155,9 +148,8 @@ def _text_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     return np.append(text_codes, -1)[codes], list(texts)
 
 
-def _group_table(cells: list, scores: list[dict]) -> pd.DataFrame:
-    rows = [{"sector": sector, "characteristic": name, "level": level, **score}
-            for (sector, name, level, _), score in zip(cells, scores)]
+def _group_table(cells: list[tuple]) -> pd.DataFrame:
+    rows = [{"sector": sector, "characteristic": name, "level": level, **score} for sector, name, level, score in cells]
     table = pd.DataFrame(rows).rename(columns={"n": "n_persons"})
     return table.sort_values(["sector", "characteristic", "level"], ignore_index=True)
 
