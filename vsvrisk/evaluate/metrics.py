@@ -64,10 +64,12 @@ def _intercept(y: np.ndarray, lp: np.ndarray, weight: np.ndarray | None = None) 
     # root there.
     from scipy.special import expit
 
-    w = np.ones(len(y)) if weight is None else weight
-    total, events = float(w.sum()), float(w @ y)
+    # Unweighted rows are summed, not dotted with ones (a BLAS dot of a million rows spins up
+    # threads for nothing).
+    total = float(len(y) if weight is None else weight.sum())
+    events = float(y.sum() if weight is None else weight @ y)
     if 0 < events < total:
-        mean = float(w @ expit(lp)) / total
+        mean = _weighted_sum(expit(lp), weight) / total
         if 0 < mean < 1:
             a = float(np.log(events / (total - events)) - np.log(mean / (1 - mean)))
             low, high = -30.0, 30.0
@@ -75,7 +77,7 @@ def _intercept(y: np.ndarray, lp: np.ndarray, weight: np.ndarray | None = None) 
                 if not low <= a <= high:
                     break
                 q = expit(a + lp)
-                excess, slope = float(w @ q) - events, float(w @ (q * (1 - q)))
+                excess, slope = _weighted_sum(q, weight) - events, _weighted_sum(q * (1 - q), weight)
                 if excess > 0:
                     high = a
                 else:
@@ -89,6 +91,10 @@ def _intercept(y: np.ndarray, lp: np.ndarray, weight: np.ndarray | None = None) 
                 # A step that leaves the bracket is replaced by its midpoint.
                 a = a - step if low < a - step < high else (low + high) / 2
     return _intercept_reference(y, lp, weight)
+
+
+def _weighted_sum(values: np.ndarray, weight: np.ndarray | None) -> float:
+    return float(values.sum() if weight is None else weight @ values)
 
 
 def _intercept_reference(y: np.ndarray, lp: np.ndarray, weight: np.ndarray | None = None) -> float:
