@@ -174,13 +174,14 @@ def test_calibration_fits_are_the_maximum_likelihood_to_rounding(seed):
     pair_y, pair_p, counts = _distinct_pairs(y, p)
     exact_intercept, exact_slope = _fits_to_forty_digits(pair_y, logit(np.clip(pair_p, 1e-12, 1 - 1e-12)), counts)
     scores = classification_metrics(y, p)
-    for intercept, slope in (calibration_intercept_slope(y, p), (scores["calibration_intercept"], scores["calibration_slope"])):
+    in_scores = (scores["calibration_intercept"], scores["calibration_slope"])
+    for intercept, slope in (calibration_intercept_slope(y, p), in_scores):
         assert intercept == pytest.approx(exact_intercept, rel=1e-12, abs=1e-14)
         assert slope == pytest.approx(exact_slope, rel=1e-12)
 
 
 def test_calibration_falls_back_to_the_reference_where_newton_has_no_answer():
-    from vsvrisk.evaluate.metrics import _slope_reference
+    from vsvrisk.evaluate._calibration import slope_reference
 
     # A line separates the outcomes: there is no finite slope. Newton's steps do not settle, so
     # scikit-learn's fit answers, as it did before.
@@ -188,7 +189,7 @@ def test_calibration_falls_back_to_the_reference_where_newton_has_no_answer():
     y = (p > 0.5).astype(float)
     lp = logit(p)
     _, slope = calibration_intercept_slope(y, p)
-    assert slope > 100 and slope == pytest.approx(_slope_reference(y, lp, np.ones(len(y))), rel=1e-12)
+    assert slope > 100 and slope == pytest.approx(slope_reference(y, lp, np.ones(len(y))), rel=1e-12)
     # No root within [-30, 30]: refused as brentq refuses it.
     with pytest.raises(ValueError):
         calibration_intercept(np.ones(5), np.full(5, 1e-12))
@@ -213,14 +214,14 @@ def test_ranking_brier_and_log_loss_of_pairs_equal_scikit_learn_on_the_rows(seed
 
 
 def test_the_pairs_of_a_subset_are_counted_from_the_cohort_as_from_the_subset():
-    from vsvrisk.evaluate.metrics import _PairCounts
+    from vsvrisk.evaluate._pairs import PairCounts
 
     rng = np.random.default_rng(5)
     p = rng.choice(rng.uniform(0, 1, 300), 20_000)
     y = (rng.random(p.size) < p).astype(float)
     levels = rng.integers(-1, 4, p.size)  # -1: missing
     mask = rng.random(p.size) < 0.4
-    counts = _PairCounts(y, p)
+    counts = PairCounts(y, p)
 
     def by_unique(rows):  # each subset sorted on its own
         values, inverse = np.unique(p[rows], return_inverse=True)

@@ -52,7 +52,8 @@ def test_every_cell_scores_as_scikit_learn_scores_its_rows(evaluated):
             continue
         for key, value in _rows(y[rows], p[rows]).items():
             tolerance = 1e-9 if key.startswith("calibration") else 1e-12  # scikit-learn's fit: tol 1e-12
-            assert row[key if key != "n" else "n_persons"] == pytest.approx(value, rel=tolerance, abs=1e-14), (s, name, level, key)
+            got = row[key if key != "n" else "n_persons"]
+            assert got == pytest.approx(value, rel=tolerance, abs=1e-14), (s, name, level, key)
         checked += 1
     assert checked >= 40
     for s in result.by_sector.index:

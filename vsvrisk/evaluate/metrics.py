@@ -17,6 +17,9 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from vsvrisk.evaluate import _calibration
+from vsvrisk.evaluate._pairs import PairCounts, pair_ranking
+
 __all__ = [
     "calibration_intercept",
     "calibration_intercept_slope",
@@ -25,18 +28,6 @@ __all__ = [
     "truth_distance",
     "need_shares",
 ]
-
-_EPS = 1e-12
-# Newton's method for the calibration fits: at most this many steps, done when a step is smaller
-# than the tolerance (the next one would be below rounding).
-_NEWTON_STEPS = 50
-_NEWTON_TOL = 1e-10
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, _EPS, 1 - _EPS)
-    return np.log(p / (1 - p))
-
 
 def calibration_intercept(y, p) -> float:
     """Calibration-in-the-large: the intercept of a logistic regression of ``y`` with ``logit(p)``
@@ -52,61 +43,7 @@ def calibration_intercept(y, p) -> float:
     >>> abs(calibration_intercept(rng.random(50_000) < p, p)) < 0.05
     True
     """
-    return _intercept(np.asarray(y, dtype=float), _logit(np.asarray(p, dtype=float)))
-
-
-def _intercept(y: np.ndarray, lp: np.ndarray, weight: np.ndarray | None = None) -> float:
-    # The score equation sum(w * (y - expit(a + lp))) = 0 is monotone in a. Newton's method from
-    # the logit difference of the observed and the mean predicted rate converges in three to five
-    # steps (a bracketing root finder took about fifteen evaluations); each step is kept inside
-    # the bracket the signs give. Anything else (no root in [-30, 30], a step that does not
-    # settle) goes to the reference: brentq on that bracket, which also raises when there is no
-    # root there.
-    from scipy.special import expit
-
-    # Unweighted rows are summed, not dotted with ones (a BLAS dot of a million rows spins up
-    # threads for nothing).
-    total = float(len(y) if weight is None else weight.sum())
-    events = float(y.sum() if weight is None else weight @ y)
-    if 0 < events < total:
-        mean = _weighted_sum(expit(lp), weight) / total
-        if 0 < mean < 1:
-            a = float(np.log(events / (total - events)) - np.log(mean / (1 - mean)))
-            low, high = -30.0, 30.0
-            for _ in range(_NEWTON_STEPS):
-                if not low <= a <= high:
-                    break
-                q = expit(a + lp)
-                excess, slope = _weighted_sum(q, weight) - events, _weighted_sum(q * (1 - q), weight)
-                if excess > 0:
-                    high = a
-                else:
-                    low = a
-                if not slope > 0:
-                    break
-                step = excess / slope
-                if abs(step) < _NEWTON_TOL:
-                    # Quadratic convergence: the error after a step of 1e-10 is below rounding.
-                    return a - step
-                # A step that leaves the bracket is replaced by its midpoint.
-                a = a - step if low < a - step < high else (low + high) / 2
-    return _intercept_reference(y, lp, weight)
-
-
-def _weighted_sum(values: np.ndarray, weight: np.ndarray | None) -> float:
-    return float(values.sum() if weight is None else weight @ values)
-
-
-def _intercept_reference(y: np.ndarray, lp: np.ndarray, weight: np.ndarray | None = None) -> float:
-    """The root of the intercept's score equation by brentq on [-30, 30] (the former path)."""
-    from scipy.optimize import brentq
-    from scipy.special import expit
-
-    if weight is None:
-        events = y.sum()
-        return float(brentq(lambda a: expit(a + lp).sum() - events, -30.0, 30.0, xtol=1e-10))
-    events = weight @ y
-    return float(brentq(lambda a: weight @ expit(a + lp) - events, -30.0, 30.0, xtol=1e-10))
+    return _calibration.fit_intercept(np.asarray(y, dtype=float), _calibration.logit(np.asarray(p, dtype=float)))
 
 
 def calibration_intercept_slope(y, p, sample_weight=None) -> tuple[float, float]:
@@ -130,73 +67,14 @@ def calibration_intercept_slope(y, p, sample_weight=None) -> tuple[float, float]
     from threadpoolctl import threadpool_limits
 
     y = np.asarray(y, dtype=float)
-    lp = _logit(np.asarray(p, dtype=float))
+    lp = _calibration.logit(np.asarray(p, dtype=float))
     weight = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
-    intercept = _intercept(y, lp, weight)
+    intercept = _calibration.fit_intercept(y, lp, weight)
     if np.ptp(lp) == 0:  # constant predictions have no slope
         return intercept, float("nan")
     # One BLAS thread, as in classification_metrics.
     with threadpool_limits(1, user_api="blas"):
-        return intercept, _slope(y, lp, np.ones(len(y)) if weight is None else weight, intercept)
-
-
-def _slope(y: np.ndarray, lp: np.ndarray, w: np.ndarray, intercept: float) -> float:
-    # Newton's method on the two-parameter log-likelihood (intercept, slope), started where the
-    # intercept-only fit ended: at (intercept, 1) the intercept's score is already zero, so three
-    # or four steps reach the maximum (scikit-learn's newton-cholesky took eight, plus its
-    # checks). A step that lowers the likelihood is halved. When the steps do not settle (data a
-    # line separates: no finite slope), scikit-learn's fit decides, as before.
-    from scipy.special import expit, log_expit
-
-    non_events = w * (1 - y)
-
-    def loglik(eta):  # log_expit(-eta) = log_expit(eta) - eta: one pass
-        return float(w @ log_expit(eta) - non_events @ eta)
-
-    def gradient(q):
-        residual = w * (y - q)
-        return np.array([residual.sum(), residual @ lp])
-
-    beta = np.array([intercept, 1.0])
-    eta = beta[0] + beta[1] * lp
-    q = expit(eta)
-    score = gradient(q)
-    for _ in range(_NEWTON_STEPS):
-        v = w * q * (1 - q)
-        vx = v * lp
-        try:
-            step = np.linalg.solve(np.array([[v.sum(), vx.sum()], [vx.sum(), vx @ lp]]), score)
-        except np.linalg.LinAlgError:
-            break
-        if not np.isfinite(step).all():
-            break
-        if np.abs(step).max() < _NEWTON_TOL:  # the error after this step is below rounding (see _intercept)
-            return float(beta[1] + step[1])
-        for _ in range(30):
-            candidate = beta + step
-            candidate_eta = candidate[0] + candidate[1] * lp
-            candidate_q = expit(candidate_eta)
-            candidate_score = gradient(candidate_q)
-            # The likelihood is concave: a slope along the step still >= 0 at its end means it
-            # rose all the way; only otherwise compare likelihoods, and halve a step that lowers it.
-            if candidate_score @ step >= 0:
-                break
-            current = loglik(eta)
-            if loglik(candidate_eta) >= current - 1e-12 * abs(current):
-                break
-            step = step / 2
-        else:
-            break
-        beta, eta, q, score = candidate, candidate_eta, candidate_q, candidate_score
-    return _slope_reference(y, lp, w)
-
-
-def _slope_reference(y: np.ndarray, lp: np.ndarray, w: np.ndarray) -> float:
-    """The calibration slope by scikit-learn's unpenalised logistic regression (the former path)."""
-    from sklearn.linear_model import LogisticRegression
-
-    fit = LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-10).fit(lp.reshape(-1, 1), y, sample_weight=w)
-    return float(fit.coef_[0, 0])
+        return intercept, _calibration.fit_slope(y, lp, np.ones(len(y)) if weight is None else weight, intercept)
 
 
 def _distinct_pairs(y, p) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -217,53 +95,7 @@ def _distinct_pairs(y, p) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     >>> y.tolist(), p.tolist(), counts.tolist()
     ([0.0, 1.0, 0.0], [0.2, 0.2, 0.7], [2.0, 1.0, 1.0])
     """
-    return _PairCounts(y, p).pairs()
-
-
-class _PairCounts:
-    """The distinct (outcome, risk) pairs of any subset of one cohort's rows, from one np.unique.
-
-    The pairs of a subset are the cohort's pairs that occur in it, in the same sorted order:
-    counting the subset's pair codes gives exactly what :func:`_distinct_pairs` of the subset
-    gives (the same arrays), without a sort of each subset. The 68 cells of a national
-    evaluation (sectors by groups, subsets of one another) share one sort.
-
-    Examples
-    --------
-    >>> counts = _PairCounts(np.array([0, 1, 0, 0]), np.array([0.2, 0.2, 0.2, 0.7]))
-    >>> [a.tolist() for a in counts.pairs(np.array([False, True, True, True]))]
-    [[0.0, 1.0, 0.0], [0.2, 0.2, 0.7], [1.0, 1.0, 1.0]]
-    """
-
-    def __init__(self, y, p):
-        y = np.asarray(y, dtype=float)
-        # np.unique(p, return_inverse=True), from a hash table and a sort of the distinct values
-        # only (a third faster on a national cohort's risks).
-        codes, uniques = pd.factorize(np.asarray(p, dtype=float))
-        order = np.argsort(uniques)
-        rank = np.empty(len(order), dtype=np.intp)
-        rank[order] = np.arange(len(order))
-        self.values, self.codes = uniques[order], rank[codes] * 2 + (y == 1)
-
-    def pairs(self, rows=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(y, p, counts) of the rows selected by ``rows`` (a mask or indices; all by default)."""
-        codes = self.codes if rows is None else self.codes[rows]
-        return self._kept(np.bincount(codes, minlength=2 * len(self.values)))
-
-    def pairs_by_level(self, rows, levels: np.ndarray, n_levels: int):
-        """(level, (y, p, counts)) of each level present among ``rows``; ``levels`` holds each
-        row's level (0 to n_levels - 1; -1 for none). One count over the rows for all levels."""
-        levels = levels[rows]
-        known = levels >= 0
-        size = 2 * len(self.values)
-        counts = np.bincount(levels[known].astype(np.intp) * size + self.codes[rows][known], minlength=n_levels * size)
-        for level in range(n_levels):
-            if counts[level * size:(level + 1) * size].any():
-                yield level, self._kept(counts[level * size:(level + 1) * size])
-
-    def _kept(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        kept = np.flatnonzero(counts)
-        return (kept % 2).astype(float), self.values[kept // 2], counts[kept].astype(float)
+    return PairCounts(y, p).pairs()
 
 
 def _scores_of_cells(y, p, sectors: dict, characteristics: dict) -> tuple[list[dict], list[tuple]]:
@@ -286,7 +118,7 @@ def _scores_of_cells(y, p, sectors: dict, characteristics: dict) -> tuple[list[d
         in a sector, characteristic by characteristic, sector by sector, level by level.
 
     Where the outcomes are 0/1 and no risk is missing, each cell is scored on its distinct
-    (outcome, risk) pairs counted from one sort of the cohort (:class:`_PairCounts`); otherwise
+    (outcome, risk) pairs counted from one sort of the cohort (:class:`PairCounts`); otherwise
     cell by cell as ``classification_metrics`` does.
     """
     from threadpoolctl import threadpool_limits
@@ -295,7 +127,7 @@ def _scores_of_cells(y, p, sectors: dict, characteristics: dict) -> tuple[list[d
     p = np.asarray(p, dtype=float)
     with threadpool_limits(1, user_api="blas"):  # see classification_metrics
         if np.isin(y, (0.0, 1.0)).all() and not np.isnan(p).any():
-            counts = _PairCounts(y, p)
+            counts = PairCounts(y, p)
             by_sector = [_scores(*counts.pairs(mask), sorted_pairs=True) for mask in sectors.values()]
             by_group = [(sector, name, levels[level], _scores(*pairs, sorted_pairs=True))
                         for name, (codes, levels) in characteristics.items() for sector, mask in sectors.items()
@@ -353,19 +185,19 @@ def _classification_metrics(y, p, sample_weight) -> dict[str, float]:
 
 def _scores(y: np.ndarray, p: np.ndarray, w: np.ndarray | None, *, sorted_pairs: bool = False) -> dict[str, float]:
     # sorted_pairs: y, p, w are distinct (outcome, risk) pairs with their counts as from
-    # _PairCounts (sorted by risk, 0 before 1): the ranking scores are then cumulative sums
-    # (_pair_ranking), the rest weighted sums. Otherwise scikit-learn's metrics on the rows.
+    # PairCounts (sorted by risk, 0 before 1): the ranking scores are then cumulative sums
+    # (pair_ranking), the rest weighted sums. Otherwise scikit-learn's metrics on the rows.
     w = np.ones(len(y)) if w is None else w
     n = float(w.sum())
     prevalence = float(w @ y / n)
     expected = float(w @ p / n)
+    clipped = np.clip(p, _calibration.EPS, 1 - _calibration.EPS)
     if sorted_pairs:
         brier = float(w @ np.square(y - p) / n)
-        clipped = np.clip(p, _EPS, 1 - _EPS)
         log_loss_value = -float(w @ np.where(y == 1, np.log(clipped), np.log1p(-clipped)) / n)
     else:
         brier = float(brier_score_loss(y, p, sample_weight=w))
-        log_loss_value = float(log_loss(y, np.clip(p, _EPS, 1 - _EPS), labels=[0, 1], sample_weight=w))
+        log_loss_value = float(log_loss(y, clipped, labels=[0, 1], sample_weight=w))
     reference = prevalence * (1 - prevalence)
     scores = {
         "n": n,
@@ -378,48 +210,18 @@ def _scores(y: np.ndarray, p: np.ndarray, w: np.ndarray | None, *, sorted_pairs:
     }
     if 0 < w @ y < n:
         if sorted_pairs:
-            scores["roc_auc"], scores["pr_auc"] = _pair_ranking(y, p, w)
+            scores["roc_auc"], scores["pr_auc"] = pair_ranking(y, p, w)
         else:
             scores["roc_auc"] = float(roc_auc_score(y, p, sample_weight=w))
             scores["pr_auc"] = float(average_precision_score(y, p, sample_weight=w))
-        lp = _logit(p)
-        scores["calibration_intercept"] = _intercept(y, lp, w)
-        scores["calibration_slope"] = _slope(y, lp, w, scores["calibration_intercept"]) if np.ptp(lp) > 0 else float("nan")
+        lp = _calibration.logit(p)
+        intercept = _calibration.fit_intercept(y, lp, w)
+        scores["calibration_intercept"] = intercept
+        scores["calibration_slope"] = _calibration.fit_slope(y, lp, w, intercept) if np.ptp(lp) > 0 else float("nan")
     else:  # a single class: ranking and calibration are undefined
         for key in ("roc_auc", "pr_auc", "calibration_intercept", "calibration_slope"):
             scores[key] = float("nan")
     return scores
-
-
-def _pair_ranking(y: np.ndarray, p: np.ndarray, counts: np.ndarray) -> tuple[float, float]:
-    """ROC AUC and average precision of distinct (outcome, risk) pairs sorted by risk, 0 before 1.
-
-    scikit-learn's definitions with ties (a tie between an event and a non-event counts half;
-    one precision-recall point per distinct risk), as sums over the pairs: each event pair's
-    count times the non-events below its risk plus half those at it (AUC), and times the
-    precision at its risk (average precision). With whole counts every cumulative sum is exact.
-
-    Examples
-    --------
-    >>> y, p, counts = _distinct_pairs([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
-    >>> _pair_ranking(y, p, counts)
-    (0.75, 0.8333333333333333)
-    """
-    negatives = counts * (1 - y)
-    positives = counts * y
-    event = y == 1
-    # The non-event pair at an event pair's risk, if any, is the pair just before it.
-    tied = np.zeros(len(y))
-    same = np.flatnonzero(event[1:] & (p[1:] == p[:-1])) + 1
-    tied[same] = counts[same - 1]
-    below = np.cumsum(negatives)  # non-events at or below each pair's risk
-    total_negative, total_positive = below[-1], float(positives.sum())
-    auc = float(positives[event] @ (below[event] - tied[event] / 2) / (total_positive * total_negative))
-    # At or above an event pair's risk: the events from it up, the non-events from its tie up.
-    events_above = total_positive - np.cumsum(positives) + positives
-    negatives_above = total_negative - below + tied
-    precision = events_above[event] / (events_above[event] + negatives_above[event])
-    return auc, float(positives[event] @ precision / total_positive)
 
 
 def observed_expected(y, p, groups, *, level: float = 0.95) -> pd.DataFrame:
@@ -506,14 +308,14 @@ def _truth_of_cells(y, p, p_true, p_true_features, cells) -> list[dict[str, floa
     for each cell (a mask of the rows).
 
     The AUCs are those of each cell's distinct (outcome, risk) pairs with their counts (one sort
-    of each truth for all cells, :class:`_PairCounts`; :func:`_pair_ranking`): scikit-learn's on
+    of each truth for all cells, :class:`PairCounts`; :func:`pair_ranking`): scikit-learn's on
     the rows up to the order of summation.
     """
     y = np.asarray(y, dtype=float)
     p, p_true_features = np.asarray(p, dtype=float), np.asarray(p_true_features, dtype=float)
     p_true = np.asarray(p_true, dtype=float)
     binary = np.isin(y, (0.0, 1.0)).all()
-    counts = [_PairCounts(y, truth) if binary and not np.isnan(truth).any() else None
+    counts = [PairCounts(y, truth) if binary and not np.isnan(truth).any() else None
               for truth in (p_true_features, p_true)]
     rows = []
     for cell in cells:
@@ -526,7 +328,7 @@ def _truth_of_cells(y, p, p_true, p_true_features, cells) -> list[dict[str, floa
             elif pairs is None:  # not 0/1, or a missing truth: scikit-learn on the rows decides
                 aucs.append(float(roc_auc_score(y_cell, truth[cell])))
             else:
-                aucs.append(_pair_ranking(*pairs.pairs(cell))[0])
+                aucs.append(pair_ranking(*pairs.pairs(cell))[0])
         rows.append({"truth_roc_auc": aucs[0], "oracle_roc_auc": aucs[1],
                      "mean_abs_error": float(np.mean(np.abs(p[cell] - p_true_features[cell])))})
     return rows
