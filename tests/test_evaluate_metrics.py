@@ -235,3 +235,10 @@ def test_the_pairs_of_a_subset_are_counted_from_the_cohort_as_from_the_subset():
     assert sorted(by_level) == [0, 1, 2, 3]  # level 4 has no rows
     for level, got in by_level.items():
         assert all(np.array_equal(a, b) for a, b in zip(got, by_unique(mask & (levels == level))))
+
+
+@pytest.mark.parametrize("risk", [1.2, -0.1, np.inf, np.nan], ids=["above 1", "below 0", "infinite", "missing"])
+def test_a_risk_outside_zero_to_one_is_refused_as_scikit_learn_refuses_it(risk):
+    # The pair formulas would return a number; scikit-learn's check on the rows answers instead.
+    with pytest.raises(ValueError):
+        classification_metrics([0, 1, 0, 1], [0.1, risk, 0.3, 0.5])

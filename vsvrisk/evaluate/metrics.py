@@ -98,6 +98,15 @@ def _distinct_pairs(y, p) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return PairCounts(y, p).pairs()
 
 
+def _pairs_apply(y: np.ndarray, p: np.ndarray) -> bool:
+    """Whether the scores may be computed on distinct pairs: outcomes 0/1, risks in [0, 1].
+
+    Anything else (a missing or infinite risk, one outside [0, 1], another outcome) goes to
+    scikit-learn's metrics on the rows, which refuse it with their own message, as before.
+    """
+    return bool(np.isin(y, (0.0, 1.0)).all() and ((p >= 0) & (p <= 1)).all())
+
+
 def _scores_of_cells(y, p, sectors: dict, characteristics: dict) -> tuple[list[dict], list[tuple]]:
     """:func:`classification_metrics` of every sector and of every level of every characteristic
     within every sector, from one sort of the risks.
@@ -117,16 +126,16 @@ def _scores_of_cells(y, p, sectors: dict, characteristics: dict) -> tuple[list[d
         The scores of each sector; (sector, characteristic, level, scores) of each level present
         in a sector, characteristic by characteristic, sector by sector, level by level.
 
-    Where the outcomes are 0/1 and no risk is missing, each cell is scored on its distinct
-    (outcome, risk) pairs counted from one sort of the cohort (:class:`PairCounts`); otherwise
-    cell by cell as ``classification_metrics`` does.
+    Where the pairs apply (:func:`_pairs_apply`), each cell is scored on its distinct (outcome,
+    risk) pairs counted from one sort of the cohort (:class:`PairCounts`); otherwise cell by cell
+    as ``classification_metrics`` does.
     """
     from threadpoolctl import threadpool_limits
 
     y = np.asarray(y, dtype=float)
     p = np.asarray(p, dtype=float)
     with threadpool_limits(1, user_api="blas"):  # see classification_metrics
-        if np.isin(y, (0.0, 1.0)).all() and not np.isnan(p).any():
+        if _pairs_apply(y, p):
             counts = PairCounts(y, p)
             by_sector = [_scores(*counts.pairs(mask), sorted_pairs=True) for mask in sectors.values()]
             by_group = [(sector, name, levels[level], _scores(*pairs, sorted_pairs=True))
@@ -178,7 +187,7 @@ def classification_metrics(y, p, sample_weight=None) -> dict[str, float]:
 def _classification_metrics(y, p, sample_weight) -> dict[str, float]:
     y = np.asarray(y, dtype=float)
     p = np.asarray(p, dtype=float)
-    if sample_weight is None and np.isin(y, (0.0, 1.0)).all() and not np.isnan(p).any():
+    if sample_weight is None and _pairs_apply(y, p):
         return _scores(*_distinct_pairs(y, p), sorted_pairs=True)
     return _scores(y, p, None if sample_weight is None else np.asarray(sample_weight, dtype=float))
 
@@ -314,9 +323,7 @@ def _truth_of_cells(y, p, p_true, p_true_features, cells) -> list[dict[str, floa
     y = np.asarray(y, dtype=float)
     p, p_true_features = np.asarray(p, dtype=float), np.asarray(p_true_features, dtype=float)
     p_true = np.asarray(p_true, dtype=float)
-    binary = np.isin(y, (0.0, 1.0)).all()
-    counts = [PairCounts(y, truth) if binary and not np.isnan(truth).any() else None
-              for truth in (p_true_features, p_true)]
+    counts = [PairCounts(y, truth) if _pairs_apply(y, truth) else None for truth in (p_true_features, p_true)]
     rows = []
     for cell in cells:
         y_cell = y[cell]
@@ -325,7 +332,7 @@ def _truth_of_cells(y, p, p_true, p_true_features, cells) -> list[dict[str, floa
         for pairs, truth in zip(counts, (p_true_features, p_true)):
             if single_class:
                 aucs.append(float("nan"))
-            elif pairs is None:  # not 0/1, or a missing truth: scikit-learn on the rows decides
+            elif pairs is None:  # scikit-learn on the rows decides (_pairs_apply)
                 aucs.append(float(roc_auc_score(y_cell, truth[cell])))
             else:
                 aucs.append(pair_ranking(*pairs.pairs(cell))[0])
