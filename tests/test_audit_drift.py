@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vsvrisk.audit import calibration_change, drift_report, drift_warnings, population_stability_index
 from vsvrisk.exceptions import ConfigError, SchemaError
@@ -137,3 +139,15 @@ def test_calibration_in_the_large_per_sector_is_the_root_on_its_rows():
         y, lp = scored["vsv"].to_numpy(float)[rows], logit(np.clip(p_scored[rows], 1e-12, 1 - 1e-12))
         root = brentq(lambda a: expit(a + lp).sum() - y.sum(), -30, 30, xtol=1e-15)
         assert report.loc[name, "scored_value"] == pytest.approx(root, abs=1e-13)
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(3, 400), levels=st.integers(1, 60), bins=st.integers(2, 20))
+def test_quantiles_from_value_counts_are_those_of_the_rows_bit_for_bit(seed, n, levels, bins):
+    from vsvrisk.audit.drift import _quantiles
+
+    rng = np.random.default_rng(seed)
+    rows = rng.choice(np.round(rng.normal(0, 50, levels), int(rng.integers(0, 3))), n)
+    values, counts = np.unique(rows, return_counts=True)
+    quantiles = np.linspace(0, 1, bins + 1)[1:-1]
+    assert _quantiles(values, counts, quantiles) == np.quantile(rows, quantiles).tolist()
