@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vsvrisk.audit import calibration_change, drift_report, drift_warnings, population_stability_index
 from vsvrisk.exceptions import ConfigError, SchemaError
@@ -90,3 +92,62 @@ def test_the_change_in_calibration_in_the_large_between_cohorts():
 def test_bad_input_is_refused_with_its_name(call, error, named):
     with pytest.raises(error, match=named):
         call()
+
+
+def _shares_of_rows(expected: pd.Series, actual: pd.Series, bins: int = 10):
+    """The numeric bins counted row by row: deciles of the known expected values, missing apart."""
+    known = expected.dropna().to_numpy(dtype=float)
+    edges = np.unique(np.quantile(known, np.linspace(0, 1, bins + 1)[1:-1]))
+
+    def shares(values):
+        numbers = values.to_numpy(dtype=float, na_value=np.nan)
+        codes = np.where(np.isnan(numbers), len(edges) + 1, np.searchsorted(edges, numbers, side="right"))
+        return np.bincount(codes, minlength=len(edges) + 2) / len(numbers)
+
+    e, a = np.maximum(shares(expected), 1e-4), np.maximum(shares(actual), 1e-4)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+@pytest.mark.parametrize("dtype", ["Int64", "float64", "int64"])
+def test_numeric_bins_from_value_counts_equal_counting_the_rows(dtype):
+    # The quantiles and the shares come from each value's count; they must be those of the rows,
+    # to the last bit (skewed values with ties, missing values where the type has them).
+    rng = np.random.default_rng(11)
+    expected = rng.geometric(0.05, 30_000).astype(float)
+    actual = rng.geometric(0.06, 20_000).astype(float)
+    if dtype != "int64":
+        expected[rng.random(expected.size) < 0.03] = np.nan
+        actual[rng.random(actual.size) < 0.08] = np.nan
+    expected, actual = pd.Series(expected).astype(dtype), pd.Series(actual).astype(dtype)
+    assert population_stability_index(expected, actual) == _shares_of_rows(expected, actual)
+    continuous = pd.Series(rng.normal(size=5_000))  # every value distinct
+    assert population_stability_index(continuous, continuous * 1.1) == _shares_of_rows(continuous, continuous * 1.1)
+
+
+def test_calibration_in_the_large_per_sector_is_the_root_on_its_rows():
+    from scipy.optimize import brentq
+    from scipy.special import expit, logit
+
+    train = generate(20_000, school_years=[2019], seed=3).frame
+    scored = generate(20_000, school_years=[2019], seed=4).frame
+    p_scored = scored["p_true"].to_numpy() * 0.8
+    report = drift_report(train, scored, features=[], p_train=train["p_true"], p_scored=p_scored)
+    report = report.set_index("feature")
+    sector = scored["sector"].astype(str).to_numpy()
+    for name in ["all", "vo", "mbo", "vavo"]:
+        rows = (sector == name) | (name == "all")
+        y, lp = scored["vsv"].to_numpy(float)[rows], logit(np.clip(p_scored[rows], 1e-12, 1 - 1e-12))
+        root = brentq(lambda a: expit(a + lp).sum() - y.sum(), -30, 30, xtol=1e-15)
+        assert report.loc[name, "scored_value"] == pytest.approx(root, abs=1e-13)
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(3, 400), levels=st.integers(1, 60), bins=st.integers(2, 20))
+def test_quantiles_from_value_counts_are_those_of_the_rows_bit_for_bit(seed, n, levels, bins):
+    from vsvrisk.audit.drift import _quantiles
+
+    rng = np.random.default_rng(seed)
+    rows = rng.choice(np.round(rng.normal(0, 50, levels), int(rng.integers(0, 3))), n)
+    values, counts = np.unique(rows, return_counts=True)
+    quantiles = np.linspace(0, 1, bins + 1)[1:-1]
+    assert _quantiles(values, counts, quantiles) == np.quantile(rows, quantiles).tolist()

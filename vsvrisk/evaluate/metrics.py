@@ -17,6 +17,9 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from vsvrisk.evaluate import _calibration
+from vsvrisk.evaluate._pairs import PairCounts, pair_ranking
+
 __all__ = [
     "calibration_intercept",
     "calibration_intercept_slope",
@@ -25,14 +28,6 @@ __all__ = [
     "truth_distance",
     "need_shares",
 ]
-
-_EPS = 1e-12
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, _EPS, 1 - _EPS)
-    return np.log(p / (1 - p))
-
 
 def calibration_intercept(y, p) -> float:
     """Calibration-in-the-large: the intercept of a logistic regression of ``y`` with ``logit(p)``
@@ -48,20 +43,7 @@ def calibration_intercept(y, p) -> float:
     >>> abs(calibration_intercept(rng.random(50_000) < p, p)) < 0.05
     True
     """
-    return _intercept(np.asarray(y, dtype=float), _logit(np.asarray(p, dtype=float)))
-
-
-def _intercept(y: np.ndarray, lp: np.ndarray, weight: np.ndarray | None = None) -> float:
-    from scipy.optimize import brentq
-    from scipy.special import expit
-
-    # The score equation sum(w * (y - expit(a + lp))) = 0 is monotone in a, so a bracketing
-    # root finder gives the maximum-likelihood value exactly.
-    if weight is None:
-        events = y.sum()
-        return float(brentq(lambda a: expit(a + lp).sum() - events, -30.0, 30.0, xtol=1e-10))
-    events = weight @ y
-    return float(brentq(lambda a: weight @ expit(a + lp) - events, -30.0, 30.0, xtol=1e-10))
+    return _calibration.fit_intercept(np.asarray(y, dtype=float), _calibration.logit(np.asarray(p, dtype=float)))
 
 
 def calibration_intercept_slope(y, p, sample_weight=None) -> tuple[float, float]:
@@ -82,20 +64,17 @@ def calibration_intercept_slope(y, p, sample_weight=None) -> tuple[float, float]
     >>> abs(a) < 0.05 and abs(b - 1) < 0.05
     True
     """
-    from sklearn.linear_model import LogisticRegression
     from threadpoolctl import threadpool_limits
 
     y = np.asarray(y, dtype=float)
-    lp = _logit(np.asarray(p, dtype=float))
+    lp = _calibration.logit(np.asarray(p, dtype=float))
     weight = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
-    intercept = _intercept(y, lp, weight)
+    intercept = _calibration.fit_intercept(y, lp, weight)
     if np.ptp(lp) == 0:  # constant predictions have no slope
         return intercept, float("nan")
     # One BLAS thread, as in classification_metrics.
     with threadpool_limits(1, user_api="blas"):
-        fit = LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-10).fit(lp.reshape(-1, 1), y,
-                                                                                     sample_weight=weight)
-    return intercept, float(fit.coef_[0, 0])
+        return intercept, _calibration.fit_slope(y, lp, np.ones(len(y)) if weight is None else weight, intercept)
 
 
 def _distinct_pairs(y, p) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -116,12 +95,58 @@ def _distinct_pairs(y, p) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     >>> y.tolist(), p.tolist(), counts.tolist()
     ([0.0, 1.0, 0.0], [0.2, 0.2, 0.7], [2.0, 1.0, 1.0])
     """
+    return PairCounts(y, p).pairs()
+
+
+def _pairs_apply(y: np.ndarray, p: np.ndarray) -> bool:
+    """Whether the scores may be computed on distinct pairs: outcomes 0/1, risks in [0, 1].
+
+    Anything else (a missing or infinite risk, one outside [0, 1], another outcome) goes to
+    scikit-learn's metrics on the rows, which refuse it with their own message, as before.
+    """
+    return bool(np.isin(y, (0.0, 1.0)).all() and ((p >= 0) & (p <= 1)).all())
+
+
+def _scores_of_cells(y, p, sectors: dict, characteristics: dict) -> tuple[list[dict], list[tuple]]:
+    """:func:`classification_metrics` of every sector and of every level of every characteristic
+    within every sector, from one sort of the risks.
+
+    Parameters
+    ----------
+    y, p : ndarray
+        Outcomes and risks of the cohort.
+    sectors : dict
+        Name to mask of the rows.
+    characteristics : dict
+        Name to (codes, levels): each row's level as an integer (-1 for missing) and the levels.
+
+    Returns
+    -------
+    (list, list)
+        The scores of each sector; (sector, characteristic, level, scores) of each level present
+        in a sector, characteristic by characteristic, sector by sector, level by level.
+
+    Where the pairs apply (:func:`_pairs_apply`), each cell is scored on its distinct (outcome,
+    risk) pairs counted from one sort of the cohort (:class:`PairCounts`); otherwise cell by cell
+    as ``classification_metrics`` does.
+    """
+    from threadpoolctl import threadpool_limits
+
     y = np.asarray(y, dtype=float)
     p = np.asarray(p, dtype=float)
-    values, inverse = np.unique(p, return_inverse=True)
-    counts = np.bincount(inverse.ravel() * 2 + (y == 1), minlength=2 * len(values))
-    kept = np.flatnonzero(counts)
-    return (kept % 2).astype(float), values[kept // 2], counts[kept].astype(float)
+    with threadpool_limits(1, user_api="blas"):  # see classification_metrics
+        if _pairs_apply(y, p):
+            counts = PairCounts(y, p)
+            by_sector = [_scores(*counts.pairs(mask), sorted_pairs=True) for mask in sectors.values()]
+            by_group = [(sector, name, levels[level], _scores(*pairs, sorted_pairs=True))
+                        for name, (codes, levels) in characteristics.items() for sector, mask in sectors.items()
+                        for level, pairs in counts.pairs_by_level(mask, codes, len(levels))]
+            return by_sector, by_group
+        by_sector = [_classification_metrics(y[mask], p[mask], None) for mask in sectors.values()]
+        by_group = [(sector, name, levels[level], _classification_metrics(y[cell], p[cell], None))
+                    for name, (codes, levels) in characteristics.items() for sector, mask in sectors.items()
+                    for level in range(len(levels)) if (cell := mask & (codes == level)).any()]
+        return by_sector, by_group
 
 
 def classification_metrics(y, p, sample_weight=None) -> dict[str, float]:
@@ -162,13 +187,26 @@ def classification_metrics(y, p, sample_weight=None) -> dict[str, float]:
 def _classification_metrics(y, p, sample_weight) -> dict[str, float]:
     y = np.asarray(y, dtype=float)
     p = np.asarray(p, dtype=float)
-    if sample_weight is None and np.isin(y, (0.0, 1.0)).all() and not np.isnan(p).any():
-        y, p, sample_weight = _distinct_pairs(y, p)
-    w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    if sample_weight is None and _pairs_apply(y, p):
+        return _scores(*_distinct_pairs(y, p), sorted_pairs=True)
+    return _scores(y, p, None if sample_weight is None else np.asarray(sample_weight, dtype=float))
+
+
+def _scores(y: np.ndarray, p: np.ndarray, w: np.ndarray | None, *, sorted_pairs: bool = False) -> dict[str, float]:
+    # sorted_pairs: y, p, w are distinct (outcome, risk) pairs with their counts as from
+    # PairCounts (sorted by risk, 0 before 1): the ranking scores are then cumulative sums
+    # (pair_ranking), the rest weighted sums. Otherwise scikit-learn's metrics on the rows.
+    w = np.ones(len(y)) if w is None else w
     n = float(w.sum())
     prevalence = float(w @ y / n)
     expected = float(w @ p / n)
-    brier = float(brier_score_loss(y, p, sample_weight=w))
+    clipped = np.clip(p, _calibration.EPS, 1 - _calibration.EPS)
+    if sorted_pairs:
+        brier = float(w @ np.square(y - p) / n)
+        log_loss_value = -float(w @ np.where(y == 1, np.log(clipped), np.log1p(-clipped)) / n)
+    else:
+        brier = float(brier_score_loss(y, p, sample_weight=w))
+        log_loss_value = float(log_loss(y, clipped, labels=[0, 1], sample_weight=w))
     reference = prevalence * (1 - prevalence)
     scores = {
         "n": n,
@@ -177,12 +215,18 @@ def _classification_metrics(y, p, sample_weight) -> dict[str, float]:
         "oe_ratio": prevalence / expected if expected > 0 else float("nan"),
         "brier": brier,
         "scaled_brier": 1 - brier / reference if reference > 0 else float("nan"),
-        "log_loss": float(log_loss(y, np.clip(p, _EPS, 1 - _EPS), labels=[0, 1], sample_weight=w)),
+        "log_loss": log_loss_value,
     }
     if 0 < w @ y < n:
-        scores["roc_auc"] = float(roc_auc_score(y, p, sample_weight=w))
-        scores["pr_auc"] = float(average_precision_score(y, p, sample_weight=w))
-        scores["calibration_intercept"], scores["calibration_slope"] = calibration_intercept_slope(y, p, w)
+        if sorted_pairs:
+            scores["roc_auc"], scores["pr_auc"] = pair_ranking(y, p, w)
+        else:
+            scores["roc_auc"] = float(roc_auc_score(y, p, sample_weight=w))
+            scores["pr_auc"] = float(average_precision_score(y, p, sample_weight=w))
+        lp = _calibration.logit(p)
+        intercept = _calibration.fit_intercept(y, lp, w)
+        scores["calibration_intercept"] = intercept
+        scores["calibration_slope"] = _calibration.fit_slope(y, lp, w, intercept) if np.ptp(lp) > 0 else float("nan")
     else:  # a single class: ranking and calibration are undefined
         for key in ("roc_auc", "pr_auc", "calibration_intercept", "calibration_slope"):
             scores[key] = float("nan")
@@ -258,12 +302,40 @@ def truth_distance(y, p, p_true, p_true_features, region_codes) -> dict[str, flo
     y = np.asarray(y, dtype=float)
     p = np.asarray(p, dtype=float)
     p_true_features = np.asarray(p_true_features, dtype=float)
+    cell = np.ones(len(y), dtype=bool)
+    return {**_truth_of_cells(y, p, p_true, p_true_features, [cell])[0],
+            **_need_share_distance(p, p_true_features, region_codes)}
+
+
+def _need_share_distance(p, p_true_features, region_codes) -> dict[str, float]:
     difference = need_shares(p, region_codes) - need_shares(p_true_features, region_codes)
-    single_class = y.sum() in (0, len(y))
-    return {
-        "truth_roc_auc": float("nan") if single_class else float(roc_auc_score(y, p_true_features)),
-        "oracle_roc_auc": float("nan") if single_class else float(roc_auc_score(y, np.asarray(p_true, dtype=float))),
-        "mean_abs_error": float(np.mean(np.abs(p - p_true_features))),
-        "need_share_l1": float(np.abs(difference).sum()),
-        "need_share_max_error": float(np.abs(difference).max()),
-    }
+    return {"need_share_l1": float(np.abs(difference).sum()), "need_share_max_error": float(np.abs(difference).max())}
+
+
+def _truth_of_cells(y, p, p_true, p_true_features, cells) -> list[dict[str, float]]:
+    """``truth_roc_auc``, ``oracle_roc_auc`` and ``mean_abs_error`` of :func:`truth_distance`
+    for each cell (a mask of the rows).
+
+    The AUCs are those of each cell's distinct (outcome, risk) pairs with their counts (one sort
+    of each truth for all cells, :class:`PairCounts`; :func:`pair_ranking`): scikit-learn's on
+    the rows up to the order of summation.
+    """
+    y = np.asarray(y, dtype=float)
+    p, p_true_features = np.asarray(p, dtype=float), np.asarray(p_true_features, dtype=float)
+    p_true = np.asarray(p_true, dtype=float)
+    counts = [PairCounts(y, truth) if _pairs_apply(y, truth) else None for truth in (p_true_features, p_true)]
+    rows = []
+    for cell in cells:
+        y_cell = y[cell]
+        single_class = y_cell.sum() in (0, len(y_cell))
+        aucs = []
+        for pairs, truth in zip(counts, (p_true_features, p_true)):
+            if single_class:
+                aucs.append(float("nan"))
+            elif pairs is None:  # scikit-learn on the rows decides (_pairs_apply)
+                aucs.append(float(roc_auc_score(y_cell, truth[cell])))
+            else:
+                aucs.append(pair_ranking(*pairs.pairs(cell))[0])
+        rows.append({"truth_roc_auc": aucs[0], "oracle_roc_auc": aucs[1],
+                     "mean_abs_error": float(np.mean(np.abs(p[cell] - p_true_features[cell])))})
+    return rows

@@ -16,9 +16,10 @@ from sklearn.model_selection import GroupKFold
 
 from vsvrisk.data.codes import SECTORS
 from vsvrisk.evaluate.metrics import (
-    classification_metrics,
+    _need_share_distance,
+    _scores_of_cells,
+    _truth_of_cells,
     observed_expected,
-    truth_distance,
 )
 from vsvrisk.exceptions import SchemaError
 from vsvrisk.features import WealthGroup
@@ -98,17 +99,16 @@ def evaluate_predictions(frame: pd.DataFrame, p, *, by_group: bool = True) -> Ev
     has_truth = "p_true" in frame and "p_true_features" in frame
     rows, metrics = [], {}
     sectors = _sector_masks(frame)
-    groups = _group_cells(frame, sectors) if by_group else []
-    # Each cell is scored on its distinct (outcome, risk) pairs (classification_metrics): a
-    # national cohort's 68 cells take seconds in this process, less than starting workers took.
-    scores_of = [classification_metrics(y[cell], p[cell]) for cell in (*sectors.values(), *(cell for *_, cell in groups))]
-    for (sector, mask), scores in zip(sectors.items(), scores_of):
+    # The 68 cells of a national cohort (sectors by groups) share one sort of the risks
+    # (metrics._scores_of_cells): each is scored on its distinct (outcome, risk) pairs, serially.
+    scores_of, groups = _scores_of_cells(y, p, sectors, _group_codes(frame) if by_group else {})
+    if has_truth:
+        truths = _truth_of_cells(y, p, frame["p_true"].to_numpy(), frame["p_true_features"].to_numpy(),
+                                 list(sectors.values()))
+        need = _need_share_distance(p, frame["p_true_features"].to_numpy(), frame["region_code"].to_numpy())
+    for index, (sector, scores) in enumerate(zip(sectors, scores_of)):
         if has_truth:
-            distance = truth_distance(
-                y[mask], p[mask], frame["p_true"].to_numpy()[mask], frame["p_true_features"].to_numpy()[mask],
-                frame["region_code"].to_numpy()[mask],
-            )
-            scores.update({k: v for k, v in distance.items() if not k.startswith("need_share") or sector == "all"})
+            scores.update({**truths[index], **(need if sector == "all" else {})})
         rows.append({"sector": sector, **scores})
         metrics.update({f"{sector}_{name}": value for name, value in scores.items()})
     if has_truth:
@@ -120,31 +120,36 @@ def evaluate_predictions(frame: pd.DataFrame, p, *, by_group: bool = True) -> Ev
         metrics=metrics,
         by_sector=pd.DataFrame(rows).set_index("sector"),
         by_region=by_region.reset_index(),
-        by_group=_group_table(groups, scores_of[len(sectors):]) if by_group else pd.DataFrame(),
+        by_group=_group_table(groups) if by_group else pd.DataFrame(),
     )
 
 
-def _group_cells(frame: pd.DataFrame, sectors: dict[str, np.ndarray]) -> list[tuple[str, str, str, np.ndarray]]:
-    """(sector, characteristic, level, rows) of every level of every audit characteristic."""
+def _group_codes(frame: pd.DataFrame) -> dict[str, tuple[np.ndarray, list[str]]]:
+    """Each audit characteristic's level of every row as an integer (-1 missing), and the levels."""
     characteristics = {
-        "gender": frame["gender"].astype(str),
-        "urbanisation": frame["urbanisation"].astype(str),
-        "wealth_group": _wealth_group(frame),
+        "gender": frame["gender"],
+        "urbanisation": frame["urbanisation"],
+        "wealth_group": WealthGroup().fit_transform(frame[["wealth_percentile"]])["wealth_group"],
     }
     if "migration_background" in frame and frame["migration_background"].notna().any():
-        characteristics["migration_background"] = frame["migration_background"].astype(str)
-    cells = []
-    for name, values in characteristics.items():
-        codes, levels = pd.factorize(values)  # integer codes: one comparison of strings, not one per cell
-        for sector, mask in sectors.items():
-            for code in np.unique(codes[mask & (codes >= 0)]):
-                cells.append((sector, name, levels[code], mask & (codes == code)))
-    return cells
+        characteristics["migration_background"] = frame["migration_background"]
+    return {name: _text_codes(values) for name, values in characteristics.items()}
 
 
-def _group_table(cells: list, scores: list[dict]) -> pd.DataFrame:
-    rows = [{"sector": sector, "characteristic": name, "level": level, **score}
-            for (sector, name, level, _), score in zip(cells, scores)]
+def _text_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """What ``pd.factorize(values.astype(str))`` gives (codes, -1 where missing, and the texts),
+    with each distinct value turned into text once rather than each of a million rows."""
+    if isinstance(values.dtype, pd.CategoricalDtype):  # its codes are there already
+        codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
+    else:
+        codes, uniques = pd.factorize(values)
+    text_codes, texts = pd.factorize(pd.Series([str(value) for value in uniques], dtype=object))
+    # -1 (missing) picks the appended -1.
+    return np.append(text_codes, -1)[codes], list(texts)
+
+
+def _group_table(cells: list[tuple]) -> pd.DataFrame:
+    rows = [{"sector": sector, "characteristic": name, "level": level, **score} for sector, name, level, score in cells]
     table = pd.DataFrame(rows).rename(columns={"n": "n_persons"})
     return table.sort_values(["sector", "characteristic", "level"], ignore_index=True)
 
