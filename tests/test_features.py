@@ -15,10 +15,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder
 
 from vsvrisk.config import load_config
 from vsvrisk.data.codes import CATEGORICAL_CODES, COLUMNS
@@ -373,6 +376,34 @@ def test_onehot_unseen_level_is_all_zeros_with_a_warning():
     with pytest.warns(UserWarning, match="'parents'.*all zeros"):
         out = encoder.transform(_codes_frame(["none"], [2], [True]))
     assert out["parents_one"].tolist() == [0.0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 3), st.booleans())
+def test_onehot_columns_are_scikit_learns_onehot_columns(seed, n_columns, drop_first):
+    # The independent reference: OneHotEncoder on the same frames (unseen values: all zeros), with
+    # the reference level's column removed where drop="first"; missing values are a level.
+    rng = np.random.default_rng(seed)
+    levels = [list("abcd")[: rng.integers(1, 5)] for _ in range(n_columns)]
+
+    def frame(n, unseen):
+        return pd.DataFrame({f"c{j}": pd.Series(rng.choice(lv + (["zz"] if unseen else []) + [None], n), dtype=object)
+                             for j, lv in enumerate(levels)}).assign(x=rng.normal(size=n))
+
+    train, test = frame(300, False), frame(200, True)
+    columns = [f"c{j}" for j in range(n_columns)]
+    encoder = CategoryEncoder(columns=columns, encoding="onehot", drop="first" if drop_first else None).fit(train)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the unseen "zz" is reported
+        ours = encoder.transform(test)
+    filled = lambda f: f[columns].fillna("none").astype(str)  # noqa: E731
+    reference = OneHotEncoder(categories=[encoder.categories_[c] for c in columns], handle_unknown="ignore",
+                              sparse_output=False).fit(filled(train))
+    expected = pd.DataFrame(reference.transform(filled(test)), columns=reference.get_feature_names_out())
+    kept = [name for name in expected.columns if name.partition("_")[2] != encoder.reference_.get(name.partition("_")[0])]
+    assert list(ours.columns) == kept + ["x"]
+    assert np.array_equal(ours[kept].to_numpy(), expected[kept].to_numpy())
+    assert np.array_equal(ours["x"].to_numpy(), test["x"].to_numpy())
 
 
 @pytest.mark.parametrize(

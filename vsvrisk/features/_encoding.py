@@ -7,7 +7,6 @@ import warnings
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.preprocessing import OneHotEncoder
 from sklearn.utils.validation import check_is_fitted
 
 from vsvrisk._compat import StrOptions, _check_feature_names_in, _fit_context
@@ -75,12 +74,12 @@ class CategoryEncoder(TransformerMixin, BaseEstimator):
       column whose categories are the levels learnt in ``fit``, as text. Train and score
       frames therefore get identical categories, which LightGBM needs to map its splits.
       A value not seen in ``fit`` becomes missing (NaN), with a warning.
-    - ``"onehot"`` (for the logistic model): scikit-learn's ``OneHotEncoder`` on the same
-      levels, columns named ``<column>_<level>``. With ``drop="first"`` the reference level of
+    - ``"onehot"`` (for the logistic model): one 0/1 column per level (as scikit-learn's
+      ``OneHotEncoder`` makes them), columns named ``<column>_<level>``. With ``drop="first"`` the reference level of
       each column is dropped, so a logistic model's coefficients are log odds ratios against
       it: by default the first level (the dtype's first category that was seen, or the
       smallest value), or the one given in ``reference``. A value not seen in ``fit`` becomes
-      all zeros (``handle_unknown="ignore"``), with a warning: with a reference dropped, that
+      all zeros (as ``handle_unknown="ignore"``), with a warning: with a reference dropped, that
       is the reference level's row, so such a person is scored as the reference.
 
     The levels of a column are those seen in ``fit``: for a ``category`` column in the order
@@ -119,7 +118,8 @@ class CategoryEncoder(TransformerMixin, BaseEstimator):
 
     See Also
     --------
-    sklearn.preprocessing.OneHotEncoder : does the one-hot encoding.
+    sklearn.preprocessing.OneHotEncoder : the same one-hot columns, without pandas output,
+        reference levels or a missing level.
 
     Examples
     --------
@@ -203,18 +203,6 @@ class CategoryEncoder(TransformerMixin, BaseEstimator):
             levels[column], categories[column] = values, labels
         reference = self._check_reference(categories, who)
         self._levels = levels
-        if self.encoding == "onehot" and categorical:
-            # OneHotEncoder sees each column's level codes 0..k-1 (unseen: -1, ignored) and
-            # keeps every level; the reference column is dropped when the output is assembled.
-            # Its own drop= compares an object array cell by cell: 1.6 s more on 1.5M rows.
-            self._onehot = OneHotEncoder(
-                categories=[np.arange(len(categories[c])) for c in categorical],
-                handle_unknown="ignore",
-                sparse_output=True,
-                dtype=np.float64,
-            )
-            # The categories are given, so fitting learns only their layout: one row will do.
-            self._onehot.fit(np.zeros((1, len(categorical)), dtype=np.int32))
         self.categories_ = categories
         self.reference_ = reference if self.encoding == "onehot" and self.drop == "first" else {}
         return self
@@ -269,26 +257,19 @@ class CategoryEncoder(TransformerMixin, BaseEstimator):
             }
             return pd.DataFrame(output, index=X.index)
         names = self.get_feature_names_out()
-        # Column-major: what pandas stores, and each numeric column is one contiguous write.
-        matrix = np.zeros((len(X), len(names)), dtype=np.float64, order="F")
-        # Where each output column comes from: a column of dummies, or a numeric input column.
-        start, target = 0, []
+        # Column-major: what pandas stores, and each output column is one contiguous write (a
+        # level's column compares the codes with it; an unseen value, code -1, matches none).
+        matrix = np.empty((len(X), len(names)), dtype=np.float64, order="F")
+        start = 0
         for column in X.columns:
-            if column in codes:
-                for level in self.categories_[column]:
-                    dropped = level == self.reference_.get(column)
-                    target.append(-1 if dropped else start)
-                    start += not dropped
-            else:
+            if column not in codes:
                 matrix[:, start] = numeric[column]
                 start += 1
-        if codes:
-            # Sparse out and scattered into place: a dense copy of every level first would move
-            # hundreds of megabytes more at national scale.
-            dummies = self._onehot.transform(np.column_stack(list(codes.values()))).tocoo()
-            target = np.asarray(target)[dummies.col]
-            kept = target >= 0
-            matrix[dummies.row[kept], target[kept]] = dummies.data[kept]
+                continue
+            for index, level in enumerate(self.categories_[column]):
+                if level != self.reference_.get(column):
+                    np.equal(codes[column], index, out=matrix[:, start], casting="unsafe")
+                    start += 1
         return pd.DataFrame(matrix, columns=names, index=X.index, copy=False)
 
     def _codes(self, series: pd.Series, column: str, unseen_as: str) -> np.ndarray:
