@@ -87,8 +87,11 @@ class FeatureClasses:
         # imported here: the compiled loops (numba) load only when rows are encoded
         from vsvrisk._lgbm import _kernels
 
-        columns = [columns[:, j] for j in range(columns.shape[1])] if hasattr(columns, "shape") else list(columns)
-        n = columns[0].shape[0] if columns else 0
+        if hasattr(columns, "shape"):
+            n, columns = columns.shape[0], [columns[:, j] for j in range(columns.shape[1])]
+        else:
+            columns = list(columns)
+            n = columns[0].shape[0] if columns else 0
         codes = np.empty((len(columns), n), dtype=np.int32)
 
         def encode_column(j):
