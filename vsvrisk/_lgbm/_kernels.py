@@ -17,9 +17,21 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
 @njit(**_JIT)
+def _count_below(ordered, value):  # pragma: no cover - compiled
+    """How many of ``ordered`` are below ``value``: ``np.searchsorted(ordered, value, side="left")``."""
+    low, high = 0, ordered.size
+    while low < high:
+        middle = (low + high) >> 1
+        if ordered[middle] < value:
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
+@njit(**_JIT)
 def encode_numerical(x, thresholds, nan_class, zero_threshold, sparse, out):  # pragma: no cover - compiled
     """``out[i] = 2 * (thresholds below x) + (x is zero)``, NaN ``nan_class`` (``FeatureClasses.encode``)."""
-    size = thresholds.size
     for i in range(x.size):
         value = np.float64(x[i])
         if np.isnan(value):
@@ -28,14 +40,7 @@ def encode_numerical(x, thresholds, nan_class, zero_threshold, sparse, out):  # 
         zero = abs(value) <= zero_threshold
         if zero and not sparse:
             value = 0.0
-        low, high = 0, size  # searchsorted(thresholds, value, side="left")
-        while low < high:
-            middle = (low + high) >> 1
-            if thresholds[middle] < value:
-                low = middle + 1
-            else:
-                high = middle
-        out[i] = 2 * low + (1 if zero else 0)
+        out[i] = 2 * _count_below(thresholds, value) + (1 if zero else 0)
 
 
 @njit(**_JIT)
@@ -55,14 +60,8 @@ def encode_categorical(x, categories, table, int_limit, out):  # pragma: no cove
         if table.size:
             out[i] = table[min(code, table.size - 1)]
             continue
-        low, high = 0, size
-        while low < high:
-            middle = (low + high) >> 1
-            if categories[middle] < code:
-                low = middle + 1
-            else:
-                high = middle
-        out[i] = low + 1 if low < size and categories[low] == code else 0
+        at = _count_below(categories, code)
+        out[i] = at + 1 if at < size and categories[at] == code else 0
 
 
 @njit(**_JIT)
