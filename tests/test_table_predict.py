@@ -21,6 +21,7 @@ from vsvrisk._lgbm import classes as table_classes
 from vsvrisk._lgbm import predict as table_predict
 from vsvrisk._lgbm.classes import sorted_distinct
 from vsvrisk._lgbm.frame import lightgbm_columns
+from vsvrisk._lgbm.model import parse_model
 from vsvrisk._lgbm.predict import TablePredictor
 from vsvrisk.models.estimator import LGBMRiskClassifier
 
@@ -150,8 +151,9 @@ def test_categories_beyond_a_table_are_searched_to_the_same_classes(monkeypatch)
     assert classes.values[0][-1] >= table_classes._DENSE_CATEGORY_TABLE  # the search, not a table
     searched = classes.encode(fresh)
     monkeypatch.setattr(table_classes, "_DENSE_CATEGORY_TABLE", 2**31)
-    classes._tables.clear()
-    np.testing.assert_array_equal(classes.encode(fresh), searched)
+    tabled = table_classes.FeatureClasses(parse_model(booster.model_to_string()))
+    assert tabled._category_tables[0].size > 6_000_000
+    np.testing.assert_array_equal(tabled.encode(fresh), searched)
     _assert_identical(booster, fresh)
 
 

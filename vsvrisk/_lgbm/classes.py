@@ -73,7 +73,8 @@ class FeatureClasses:
                                 dtype=np.int64 if kinds[f] else np.float64) for f in self.features]
         self.n_classes = np.array([v.size + 1 if c else 2 * v.size + 3
                                    for v, c in zip(self.values, self.categorical)], dtype=np.int64)
-        self._tables = {}
+        # per categorical feature, category code -> class (an empty table: codes are searched)
+        self._category_tables = {j: _category_table(self.values[j]) for j in np.flatnonzero(self.categorical).tolist()}
 
     def encode(self, columns, *, sparse: bool = False, n_jobs: int = 1) -> np.ndarray:
         """Classes (n_rows, n_used_features) int32 of the used features' values.
@@ -96,7 +97,7 @@ class FeatureClasses:
 
         def encode_column(j):
             if self.categorical[j]:
-                _kernels.encode_categorical(columns[j], self.values[j], self._category_table(j), _INT_LIMIT, codes[j])
+                _kernels.encode_categorical(columns[j], self.values[j], self._category_tables[j], _INT_LIMIT, codes[j])
             else:
                 _kernels.encode_numerical(columns[j], self.values[j], int(self.n_classes[j] - 1), ZERO_THRESHOLD,
                                           sparse, codes[j])
@@ -108,21 +109,6 @@ class FeatureClasses:
             for j in range(len(columns)):
                 encode_column(j)
         return codes.T
-
-    def _category_table(self, j: int) -> np.ndarray:
-        """Category code -> class of categorical column ``j`` (one slot past the largest category
-        standing for every code above it), or empty where its codes are too large for a table."""
-        if j not in self._tables:
-            categories = self.values[j]
-            if categories.size == 0:
-                table = np.zeros(1, dtype=np.int32)
-            elif categories[-1] < _DENSE_CATEGORY_TABLE:
-                table = np.zeros(int(categories[-1]) + 2, dtype=np.int32)
-                table[categories] = np.arange(1, categories.size + 1, dtype=np.int32)
-            else:
-                table = np.zeros(0, dtype=np.int32)
-            self._tables[j] = table
-        return self._tables[j]
 
     def node_tables(self, tree) -> tuple[np.ndarray, np.ndarray, list, list, list]:
         """One tree's features and each split as a 0/1 table over its tree classes.
@@ -181,6 +167,18 @@ class FeatureClasses:
             else:
                 left[-1, i] = zero_interval <= at[i]
         return lut.astype(np.int32), left
+
+
+def _category_table(categories: np.ndarray) -> np.ndarray:
+    """Category code -> class (one slot past the largest category standing for every code above
+    it), or empty where the codes are too large for a table and are searched instead."""
+    if categories.size == 0:
+        return np.zeros(1, dtype=np.int32)
+    if categories[-1] >= _DENSE_CATEGORY_TABLE:
+        return np.zeros(0, dtype=np.int32)
+    table = np.zeros(int(categories[-1]) + 2, dtype=np.int32)
+    table[categories] = np.arange(1, categories.size + 1, dtype=np.int32)
+    return table
 
 
 def sorted_distinct(codes: np.ndarray, n_classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
