@@ -148,11 +148,12 @@ def test_categories_beyond_a_table_are_searched_to_the_same_classes(monkeypatch)
     fresh = X.copy()
     fresh[::7, 0] = rng.choice([-0.5, 7.9, 5e6 + 0.5, 6e6 - 1, 2.0**31, np.nan, 6.0], len(fresh[::7]))
     classes = TablePredictor.of(booster).classes
-    assert classes.values[0][-1] >= table_classes._DENSE_CATEGORY_TABLE  # the search, not a table
+    assert classes.values[0][-1] >= table_classes._DENSE_CATEGORY_TABLE
+    assert classes._category_tables[0].size == 0  # searched, not looked up
     searched = classes.encode(fresh)
     monkeypatch.setattr(table_classes, "_DENSE_CATEGORY_TABLE", 2**31)
     tabled = table_classes.FeatureClasses(parse_model(booster.model_to_string()))
-    assert tabled._category_tables[0].size > 6_000_000
+    assert tabled._category_tables[0].size == classes.values[0][-1] + 2
     np.testing.assert_array_equal(tabled.encode(fresh), searched)
     _assert_identical(booster, fresh)
 
