@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from vsvrisk._compat import lightgbm_data_from_pandas
 from vsvrisk._lgbm import classes as table_classes
 from vsvrisk._lgbm import predict as table_predict
-from vsvrisk._lgbm.classes import sorted_distinct
+from vsvrisk._lgbm.classes import distinct_rows, sorted_distinct
 from vsvrisk._lgbm.frame import lightgbm_columns
 from vsvrisk._lgbm.model import parse_model
 from vsvrisk._lgbm.predict import TablePredictor
@@ -125,7 +125,7 @@ def _distinct_by_sorting(codes, n_classes):
 
 
 @pytest.mark.parametrize("n_classes", [[3, 2, 5, 4], [2**20] * 4 + [3]], ids=["one key", "key numbered on the way"])
-def test_distinct_rows_are_those_of_a_sort_of_the_rows(n_classes):
+def test_distinct_rows_are_those_of_a_sort_of_the_rows_first_seen_or_sorted(n_classes):
     rng = np.random.default_rng(7)
     n_classes = np.array(n_classes)
     # many repeats of a few rows, then more distinct rows than the hash table starts with
@@ -136,6 +136,10 @@ def test_distinct_rows_are_those_of_a_sort_of_the_rows(n_classes):
     expected_first, expected_groups = _distinct_by_sorting(codes, n_classes)
     np.testing.assert_array_equal(first, expected_first)
     np.testing.assert_array_equal(groups, expected_groups)
+    # the same rows in order of first appearance
+    first, groups = distinct_rows(codes, n_classes)
+    np.testing.assert_array_equal(first, np.sort(expected_first))
+    np.testing.assert_array_equal(first[groups], expected_first[expected_groups])
 
 
 def test_categories_beyond_a_table_are_searched_to_the_same_classes(monkeypatch):

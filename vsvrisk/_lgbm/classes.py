@@ -181,33 +181,47 @@ def _category_table(categories: np.ndarray) -> np.ndarray:
     return table
 
 
+def distinct_rows(codes: np.ndarray, n_classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of ``codes`` in order of first appearance (the row index of each, rising),
+    and each row's group.
+
+    Rows are numbered by a hash table of their mixed-radix keys: one pass, no sort.
+    """
+    first, groups, _, _ = _numbered(codes, n_classes)
+    return first, groups
+
+
 def sorted_distinct(codes: np.ndarray, n_classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct rows of ``codes`` in sorted order (one row index each), and each row's group.
 
     Sorted with the features of fewest classes first, so that neighbouring rows differ in the
     finest features: a tree that does not tell those apart sees runs of equal rows. Each distinct
-    row's index is its first occurrence.
-
-    Rows are numbered by a hash table of their mixed-radix keys (one pass), and only the distinct
-    keys are sorted. A key that would overflow is numbered so far (a smaller radix, same rows
-    equal) and the distinct rows are then sorted by their codes.
+    row's index is its first occurrence. Only the distinct rows are sorted (:func:`distinct_rows`
+    finds them).
     """
-    from vsvrisk._lgbm import _kernels  # the compiled loops load only when rows are grouped
-
-    n = codes.shape[0]
-    key, bound, exact = np.zeros(n, dtype=np.int64), 1, True
-    radix_order = np.argsort(n_classes, kind="stable")
-    for j in radix_order.tolist():
-        if bound * int(n_classes[j]) >= _KEY_LIMIT:  # number the key so far: same rows equal, smaller
-            key, firsts, _ = _kernels.number_keys(key)
-            bound, exact = firsts.size, False
-        _kernels.add_digit(key, int(n_classes[j]), codes[:, j])
-        bound *= int(n_classes[j])
-    numbers, firsts, keys = _kernels.number_keys(key)
-    if exact:
+    first, groups, keys, radix_order = _numbered(codes, n_classes)
+    if keys is not None:
         order = np.argsort(keys)  # distinct keys: no ties
     else:  # lexicographic in the radix order (lexsort's last key is its first)
-        order = np.lexsort(codes[firsts][:, radix_order[::-1]].T)
+        order = np.lexsort(codes[first][:, radix_order[::-1]].T)
     rank = np.empty(order.size, dtype=np.int64)
     rank[order] = np.arange(order.size)
-    return firsts[order], rank[numbers]
+    return first[order], rank[groups]
+
+
+def _numbered(codes: np.ndarray, n_classes: np.ndarray):
+    """(first, groups) of :func:`distinct_rows`, each distinct row's mixed-radix key (None where a
+    key would have overflowed: it was numbered on the way, a smaller radix with the same rows
+    equal, and no longer sorts as the rows do) and the radix order of the columns."""
+    from vsvrisk._lgbm import _kernels  # the compiled loops load only when rows are grouped
+
+    key, bound, exact = np.zeros(codes.shape[0], dtype=np.int64), 1, True
+    radix_order = np.argsort(n_classes, kind="stable")
+    for j in radix_order.tolist():
+        if bound * int(n_classes[j]) >= _KEY_LIMIT:
+            key, first, _ = _kernels.number_keys(key)
+            bound, exact = first.size, False
+        _kernels.add_digit(key, int(n_classes[j]), codes[:, j])
+        bound *= int(n_classes[j])
+    groups, first, keys = _kernels.number_keys(key)
+    return first, groups, keys if exact else None, radix_order
