@@ -16,7 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from vsvrisk._compat import lightgbm_data_from_pandas
+from vsvrisk._lgbm import classes as table_classes
 from vsvrisk._lgbm import predict as table_predict
+from vsvrisk._lgbm.classes import distinct_rows, sorted_distinct
+from vsvrisk._lgbm.frame import lightgbm_columns
+from vsvrisk._lgbm.model import parse_model
 from vsvrisk._lgbm.predict import TablePredictor
 from vsvrisk.models.estimator import LGBMRiskClassifier
 
@@ -105,3 +110,81 @@ def test_the_risk_classifier_predicts_a_large_frame_as_lightgbm_does(tables, mon
     plain = lightgbm.LGBMClassifier.predict_proba(model, frame)
     np.testing.assert_array_equal(model.predict_proba(frame), plain)
     np.testing.assert_array_equal(model.decision_function(frame), model.booster_.predict(frame, raw_score=True))
+
+
+def _distinct_by_sorting(codes, n_classes):
+    """sorted_distinct's answer by brute force: rows as tuples in the radix order, sorted."""
+    order = np.argsort(n_classes, kind="stable")
+    rows = [tuple(row) for row in codes[:, order].tolist()]
+    distinct = sorted(set(rows))
+    number = {row: k for k, row in enumerate(distinct)}
+    first = {}
+    for i, row in enumerate(rows):
+        first.setdefault(row, i)
+    return np.array([first[row] for row in distinct]), np.array([number[row] for row in rows])
+
+
+@pytest.mark.parametrize("n_classes", [[3, 2, 5, 4], [2**20] * 4 + [3]], ids=["one key", "key numbered on the way"])
+def test_distinct_rows_are_those_of_a_sort_of_the_rows_first_seen_or_sorted(n_classes):
+    rng = np.random.default_rng(7)
+    n_classes = np.array(n_classes)
+    # many repeats of a few rows, then more distinct rows than the hash table starts with
+    codes = np.vstack([rng.integers(0, np.minimum(n_classes, 3), (5_000, n_classes.size)),
+                       rng.integers(0, n_classes, (70_000, n_classes.size))]).astype(np.int32)
+    codes[rng.random(codes.shape) < 0.3] = 0
+    first, groups = sorted_distinct(codes, n_classes)
+    expected_first, expected_groups = _distinct_by_sorting(codes, n_classes)
+    np.testing.assert_array_equal(first, expected_first)
+    np.testing.assert_array_equal(groups, expected_groups)
+    # the same rows in order of first appearance
+    first, groups = distinct_rows(codes, n_classes)
+    np.testing.assert_array_equal(first, np.sort(expected_first))
+    np.testing.assert_array_equal(first[groups], expected_first[expected_groups])
+
+
+def test_categories_beyond_a_table_are_searched_to_the_same_classes(monkeypatch):
+    rng = np.random.default_rng(8)
+    n = 2_000
+    X = np.column_stack([rng.choice([3, 7, 5_000_000, 6_000_000], n), rng.normal(size=n)]).astype(float)
+    y = ((X[:, 0] > 5) & (X[:, 0] < 5.5e6) | (X[:, 1] > 1)).astype(int)
+    booster = lightgbm.train({"objective": "binary", "num_leaves": 5, "min_data_per_group": 5, "cat_smooth": 1,
+                              "min_data_in_leaf": 5, "verbose": -1}, lightgbm.Dataset(X, y, categorical_feature=[0]), 5)
+    fresh = X.copy()
+    fresh[::7, 0] = rng.choice([-0.5, 7.9, 5e6 + 0.5, 6e6 - 1, 2.0**31, np.nan, 6.0], len(fresh[::7]))
+    classes = TablePredictor.of(booster).classes
+    assert classes.values[0][-1] >= table_classes._DENSE_CATEGORY_TABLE
+    assert classes._category_tables[0].size == 0  # searched, not looked up
+    searched = classes.encode(fresh)
+    monkeypatch.setattr(table_classes, "_DENSE_CATEGORY_TABLE", 2**31)
+    tabled = table_classes.FeatureClasses(parse_model(booster.model_to_string()))
+    assert tabled._category_tables[0].size == classes.values[0][-1] + 2
+    np.testing.assert_array_equal(tabled.encode(fresh), searched)
+    _assert_identical(booster, fresh)
+
+
+def _frames():
+    rng = np.random.default_rng(9)
+    n = 500
+    levels = pd.Categorical(rng.choice(["a", "b", "c", None], n), categories=["c", "b", "a"])  # not training's order
+    base = {"x": rng.normal(size=n), "k": rng.integers(-3, 3, n), "flag": rng.random(n) < 0.5, "level": levels,
+            "small": rng.normal(size=n).astype(np.float32)}
+    yield "float64, int, bool, categories", pd.DataFrame(base)
+    yield "an unseen category", pd.DataFrame(base | {"level": pd.Categorical(rng.choice(["a", "z"], n))})
+    yield "no float64 column (float32 matrix)", pd.DataFrame(base | {"x": base["x"].astype(np.float32)})
+    yield "a nullable column", pd.DataFrame(base | {"k": pd.array(np.where(base["k"] > 0, base["k"], None), "Int64")})
+
+
+@pytest.mark.parametrize("name,frame", list(_frames()), ids=[name for name, _ in _frames()])
+def test_a_frames_columns_are_those_of_lightgbms_matrix(name, frame):
+    columns = lightgbm_columns(frame, [["a", "b", "c"]], [4, 0, 3, 1, 2])
+    matrix = lightgbm_data_from_pandas(frame, [["a", "b", "c"]])
+    for got, f in zip(columns, [4, 0, 3, 1, 2]):
+        np.testing.assert_array_equal(got, matrix[:, f].astype(np.float64))
+    if name.startswith("an unseen"):
+        assert np.isnan(columns[2][frame["level"] == "z"]).all()
+
+
+def test_a_frame_whose_categories_do_not_match_the_model_is_refused_as_lightgbm_refuses_it():
+    frame = pd.DataFrame({"x": [1.0, 2.0], "level": pd.Categorical(["a", "b"])})
+    with pytest.raises(ValueError, match="categorical_feature do not match"):
+        lightgbm_columns(frame, [["a", "b"], ["c"]], [0, 1])

@@ -21,6 +21,8 @@ cannot tell them apart; the SHAP values are computed per class. The classes foll
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from vsvrisk._lgbm.model import MISSING_NAN, MISSING_ZERO, ModelArrays
@@ -29,7 +31,8 @@ from vsvrisk._lgbm.model import MISSING_NAN, MISSING_ZERO, ModelArrays
 ZERO_THRESHOLD = float(np.float32(1e-35))
 _INT_LIMIT = 2.0**31  # values at or beyond this do not fit LightGBM's int cast
 _DENSE_CATEGORY_TABLE = 1 << 22  # above this category code, look categories up by search
-_KEY_LIMIT = 2**62  # mixed-radix keys are compacted (factorized) before they could overflow
+_KEY_LIMIT = 2**62  # mixed-radix keys are numbered (made smaller) before they could overflow
+_THREADED_FROM = 100_000  # rows from which the columns are encoded on several threads
 
 
 class FeatureClasses:
@@ -70,24 +73,42 @@ class FeatureClasses:
                                 dtype=np.int64 if kinds[f] else np.float64) for f in self.features]
         self.n_classes = np.array([v.size + 1 if c else 2 * v.size + 3
                                    for v, c in zip(self.values, self.categorical)], dtype=np.int64)
+        # per categorical feature, category code -> class (an empty table: codes are searched)
+        self._category_tables = {j: _category_table(self.values[j]) for j in np.flatnonzero(self.categorical).tolist()}
 
-    def encode(self, columns: np.ndarray, *, sparse: bool = False) -> np.ndarray:
+    def encode(self, columns, *, sparse: bool = False, n_jobs: int = 1) -> np.ndarray:
         """Classes (n_rows, n_used_features) int32 of the used features' values.
 
-        ``columns`` holds the used features' values, one column each (float64). ``sparse``:
-        the values came from a sparse matrix (stored values are not rounded to zero).
+        ``columns`` holds the used features' values, one column each: a float matrix (any
+        layout; float32 is read as LightGBM reads it, widened to double) or a list of 1-D
+        arrays. ``sparse``: the values came from a sparse matrix (stored values are not rounded
+        to zero). The result is column-major (each feature's classes side by side); its columns
+        are encoded on up to ``n_jobs`` threads.
         """
-        codes = np.empty(columns.shape, dtype=np.int32)
-        for j in range(columns.shape[1]):
-            x = columns[:, j]
+        # imported here: the compiled loops (numba) load only when rows are encoded
+        from vsvrisk._lgbm import _kernels
+
+        if hasattr(columns, "shape"):
+            n, columns = columns.shape[0], [columns[:, j] for j in range(columns.shape[1])]
+        else:
+            columns = list(columns)
+            n = columns[0].shape[0] if columns else 0
+        codes = np.empty((len(columns), n), dtype=np.int32)
+
+        def encode_column(j):
             if self.categorical[j]:
-                codes[:, j] = _category_classes(x, self.values[j])
-                continue
-            zero = np.abs(x) <= ZERO_THRESHOLD
-            compared = np.where(zero, 0.0, x) if not sparse else x
-            interval = np.searchsorted(self.values[j], compared, side="left")
-            codes[:, j] = np.where(np.isnan(x), self.n_classes[j] - 1, 2 * interval + zero)
-        return codes
+                _kernels.encode_categorical(columns[j], self.values[j], self._category_tables[j], _INT_LIMIT, codes[j])
+            else:
+                _kernels.encode_numerical(columns[j], self.values[j], int(self.n_classes[j] - 1), ZERO_THRESHOLD,
+                                          sparse, codes[j])
+
+        if n_jobs > 1 and len(columns) > 1 and n >= _THREADED_FROM:
+            with ThreadPoolExecutor(min(n_jobs, len(columns))) as pool:
+                list(pool.map(encode_column, range(len(columns))))
+        else:
+            for j in range(len(columns)):
+                encode_column(j)
+        return codes.T
 
     def node_tables(self, tree) -> tuple[np.ndarray, np.ndarray, list, list, list]:
         """One tree's features and each split as a 0/1 table over its tree classes.
@@ -148,41 +169,59 @@ class FeatureClasses:
         return lut.astype(np.int32), left
 
 
+def _category_table(categories: np.ndarray) -> np.ndarray:
+    """Category code -> class (one slot past the largest category standing for every code above
+    it), or empty where the codes are too large for a table and are searched instead."""
+    if categories.size == 0:
+        return np.zeros(1, dtype=np.int32)
+    if categories[-1] >= _DENSE_CATEGORY_TABLE:
+        return np.zeros(0, dtype=np.int32)
+    table = np.zeros(int(categories[-1]) + 2, dtype=np.int32)
+    table[categories] = np.arange(1, categories.size + 1, dtype=np.int32)
+    return table
+
+
+def distinct_rows(codes: np.ndarray, n_classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of ``codes`` in order of first appearance (the row index of each, rising),
+    and each row's group.
+
+    Rows are numbered by a hash table of their mixed-radix keys: one pass, no sort.
+    """
+    first, groups, _, _ = _numbered(codes, n_classes)
+    return first, groups
+
+
 def sorted_distinct(codes: np.ndarray, n_classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct rows of ``codes`` in sorted order (one row index each), and each row's group.
 
     Sorted with the features of fewest classes first, so that neighbouring rows differ in the
-    finest features: a tree that does not tell those apart sees runs of equal rows.
+    finest features: a tree that does not tell those apart sees runs of equal rows. Each distinct
+    row's index is its first occurrence. Only the distinct rows are sorted (:func:`distinct_rows`
+    finds them).
     """
-    n = codes.shape[0]
-    key, bound = np.zeros(n, dtype=np.int64), 1
-    for j in np.argsort(n_classes, kind="stable").tolist():
-        if bound * int(n_classes[j]) >= _KEY_LIMIT:  # rank the key so far: same order, smaller
-            uniques, key = np.unique(key, return_inverse=True)
-            bound = uniques.size
-        key = key * int(n_classes[j]) + codes[:, j]
+    first, groups, keys, radix_order = _numbered(codes, n_classes)
+    if keys is not None:
+        order = np.argsort(keys)  # distinct keys: no ties
+    else:  # lexicographic in the radix order (lexsort's last key is its first)
+        order = np.lexsort(codes[first][:, radix_order[::-1]].T)
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size)
+    return first[order], rank[groups]
+
+
+def _numbered(codes: np.ndarray, n_classes: np.ndarray):
+    """(first, groups) of :func:`distinct_rows`, each distinct row's mixed-radix key (None where a
+    key would have overflowed: it was numbered on the way, a smaller radix with the same rows
+    equal, and no longer sorts as the rows do) and the radix order of the columns."""
+    from vsvrisk._lgbm import _kernels  # the compiled loops load only when rows are grouped
+
+    key, bound, exact = np.zeros(codes.shape[0], dtype=np.int64), 1, True
+    radix_order = np.argsort(n_classes, kind="stable")
+    for j in radix_order.tolist():
+        if bound * int(n_classes[j]) >= _KEY_LIMIT:
+            key, first, _ = _kernels.number_keys(key)
+            bound, exact = first.size, False
+        _kernels.add_digit(key, int(n_classes[j]), codes[:, j])
         bound *= int(n_classes[j])
-    order = np.argsort(key, kind="stable")
-    ordered = key[order]
-    new = np.ones(n, dtype=bool)
-    new[1:] = ordered[1:] != ordered[:-1]
-    groups = np.empty(n, dtype=np.int64)
-    groups[order] = np.cumsum(new) - 1
-    return order[new], groups
-
-
-def _category_classes(x: np.ndarray, categories: np.ndarray) -> np.ndarray:
-    """Class 0 (right everywhere) or 1 + the position of the category among ``categories``."""
-    with np.errstate(invalid="ignore"):
-        valid = (x > -1.0) & (x < _INT_LIMIT)  # NaN fails both; -0.5 truncates to 0
-    code = np.where(valid, np.trunc(np.where(valid, x, 0.0)), 0.0).astype(np.int64)
-    if categories.size == 0:
-        return np.zeros(x.size, dtype=np.int32)
-    if categories[-1] < _DENSE_CATEGORY_TABLE:
-        # one slot past the largest category stands for every code above it (class 0)
-        table = np.zeros(int(categories[-1]) + 2, dtype=np.int32)
-        table[categories] = np.arange(1, categories.size + 1, dtype=np.int32)
-        return np.where(valid, table[np.minimum(code, table.size - 1)], 0).astype(np.int32)
-    position = np.searchsorted(categories, code)
-    found = (position < categories.size) & (categories[np.minimum(position, categories.size - 1)] == code)
-    return np.where(valid & found, position + 1, 0).astype(np.int32)
+    groups, first, keys = _kernels.number_keys(key)
+    return first, groups, keys if exact else None, radix_order

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
-from vsvrisk._lgbm.classes import FeatureClasses, sorted_distinct
+from vsvrisk._lgbm.classes import FeatureClasses, distinct_rows
 from vsvrisk._lgbm.model import iteration_range, parse_model
 
 #: The most entries one tree's table may have (8 bytes each); a larger tree is left to LightGBM.
@@ -107,19 +107,27 @@ class TablePredictor:
             np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64),
         )
 
-    def predict(self, data: np.ndarray, *, raw_score: bool = False, n_jobs: int = -1) -> np.ndarray:
+    def predict(self, data, *, raw_score: bool = False, n_jobs: int = -1, used_only: bool = False,
+                n_rows: int | None = None) -> np.ndarray:
         """The probability (or with ``raw_score`` the raw score) of each row of the float matrix
-        ``data`` (the model's features, as LightGBM's dense readers take them)."""
+        ``data`` (the model's features, as LightGBM's dense readers take them; any layout).
+
+        With ``used_only``, ``data`` holds only the features the trees split on
+        (``self.classes.features``): a matrix, or a list of 1-D columns with ``n_rows`` rows.
+        """
+        jobs = (os.cpu_count() or 1) if n_jobs is None or n_jobs < 1 else int(n_jobs)
         used = self.classes.features
-        codes = self.classes.encode(np.asarray(data[:, used], dtype=np.float64)) if used.size else \
-            np.zeros((data.shape[0], 0), dtype=np.int32)
-        # Rows of equal classes go to the same leaves: each distinct one once, in sorted order
-        # (neighbours share table entries), a feature's classes side by side.
-        first, rows = sorted_distinct(codes, self.classes.n_classes)
-        codes = np.ascontiguousarray(codes[first].T)
+        n = data.shape[0] if n_rows is None else n_rows
+        columns = data if used_only else [data[:, f] for f in used.tolist()]
+        codes = self.classes.encode(columns, n_jobs=jobs).T if used.size else np.zeros((0, n), dtype=np.int32)
+        # Rows of equal classes go to the same leaves: each distinct one once, a feature's classes
+        # side by side, in order of first appearance (sorted, as TreeSHAP takes them, measured no
+        # faster for the tables of 7-leaf trees, and gathering rising rows is a straight read).
+        first, rows = distinct_rows(codes.T, self.classes.n_classes)
+        # the narrowest integers that hold every class: less to read a tree
+        codes = np.take(codes, first, axis=1).astype(_narrowest(int(self.classes.n_classes.max(initial=1))))
         n = first.size
         out = np.empty(n)
-        jobs = (os.cpu_count() or 1) if n_jobs is None or n_jobs < 1 else int(n_jobs)
         jobs = max(1, min(jobs, n // _CHUNK_ROWS or 1))
         bounds = np.linspace(0, n, jobs + 1).astype(np.int64)
 
@@ -154,6 +162,10 @@ def _tree_table(tree, classes: FeatureClasses):
     return columns, luts, strides, tree.leaf_value[~node]
 
 
+def _narrowest(n_classes: int):
+    return np.uint8 if n_classes <= 1 << 8 else np.uint16 if n_classes <= 1 << 16 else np.int32
+
+
 def _joined(parts: list, dtype) -> np.ndarray:
     parts = [p for p in parts if p.size]
     return np.ascontiguousarray(np.concatenate(parts), dtype=dtype) if parts else np.zeros(0, dtype=dtype)
@@ -167,18 +179,18 @@ def _predict_rows(codes, out, start, stop, probability, sigmoid, tree_features, 
     index = np.empty(_CHUNK_ROWS, dtype=np.int64)
     for low in range(start, stop, _CHUNK_ROWS):
         high = min(stop, low + _CHUNK_ROWS)
-        for r in range(low, high):
-            out[r] = 0.0
+        # slices from 0, no offset in the row loops: measured 1.8x faster
+        rows, chunk = high - low, out[low:high]
+        chunk[:] = 0.0
         for t in range(n_trees):
             first, last, table = tree_features[t], tree_features[t + 1], table_offsets[t]
-            for r in range(high - low):
-                index[r] = table
+            index[:rows] = table
             for f in range(first, last):  # feature by feature: the row loop reads one column straight
-                column, lut = codes[columns[f]], lut_offsets[f]
-                for r in range(low, high):
-                    index[r - low] += luts[lut + column[r]]
-            for r in range(low, high):
-                out[r] += tables[index[r - low]]
+                column, lut = codes[columns[f], low:high], lut_offsets[f]
+                for r in range(rows):
+                    index[r] += luts[lut + column[r]]
+            for r in range(rows):
+                chunk[r] += tables[index[r]]
         if probability:
-            for r in range(low, high):
-                out[r] = 1.0 / (1.0 + math.exp(-sigmoid * out[r]))
+            for r in range(rows):
+                chunk[r] = 1.0 / (1.0 + math.exp(-sigmoid * chunk[r]))

@@ -101,7 +101,7 @@ class LGBMRiskClassifier(lightgbm.LGBMClassifier):
     def _table_predictions(self, X: pd.DataFrame, raw_score: bool, start_iteration: int, num_iteration):
         """The predictions from per-tree tables, or None where LightGBM itself must answer."""
         # imported here: the compiled kernels (numba) load only when a large cohort is predicted
-        from vsvrisk._compat import lightgbm_data_from_pandas
+        from vsvrisk._lgbm.frame import lightgbm_columns
         from vsvrisk._lgbm.predict import TablePredictor
 
         booster = self.booster_
@@ -110,8 +110,9 @@ class LGBMRiskClassifier(lightgbm.LGBMClassifier):
         predictor = TablePredictor.of(booster, start_iteration=start_iteration, num_iteration=num_iteration)
         if predictor is None:
             return None
-        data = lightgbm_data_from_pandas(X, booster.pandas_categorical)
-        return predictor.predict(data, raw_score=raw_score, n_jobs=self.n_jobs)
+        # only the columns the trees split on, as LightGBM would read them
+        columns = lightgbm_columns(X, booster.pandas_categorical, predictor.classes.features)
+        return predictor.predict(columns, raw_score=raw_score, n_jobs=self.n_jobs, used_only=True, n_rows=len(X))
 
 
 _SPEC_FIELDS = (
