@@ -123,7 +123,8 @@ def _read_only(values: np.ndarray) -> np.ndarray:
 
 def group_codes(codes: np.ndarray) -> np.ndarray:
     """``codes`` (whole numbers >= 0) in the smallest type that holds them: the compiled sums
-    read one code a person a replicate, and a byte a person streams from memory 8x faster."""
+    read every code once a replicate, and one byte a person is 8x fewer bytes from memory than
+    eight (1.4x faster sums measured at 1.5 M persons)."""
     return codes.astype(np.uint8 if codes.size == 0 or codes.max() < 256 else np.intp)
 
 
