@@ -134,6 +134,8 @@ def test_bad_person_arrays_are_refused():
         bootstrap_need(np.array([1, 2]), np.array([1.2, 0.2]), 2, seed=1)
     with pytest.raises(AllocationError, match="seed"):
         bootstrap_need(np.array([1, 2]), np.array([0.1, 0.2]), 2, seed=-1)
+    with pytest.raises(AllocationError, match="n_jobs"):
+        bootstrap_need(np.array([1, 2]), np.array([0.1, 0.2]), 2, seed=1, n_jobs=0)
 
 
 # --------------------------------------------------------------------------- the intervals
