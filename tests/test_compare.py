@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from vsvrisk.allocate import replicate_weights
 from vsvrisk.evaluate import compare_predictions, delong_auc_difference, need_distance_bootstrap
 from vsvrisk.exceptions import ConfigError
 
@@ -125,15 +126,13 @@ def _delta_method_se(codes, truth, models):
 def test_need_distance_standard_errors_agree_with_the_delta_method():
     codes, truth, a, b = _biased_models()
     result = need_distance_bootstrap(codes, {"a": a, "b": b}, truth, n_boot=600, seed=2)
-    se_a, se_b = result_se(result, "a"), result_se(result, "b")
+    se_a, se_b = _bootstrap_se(result, "a"), _bootstrap_se(result, "b")
     expected = _delta_method_se(codes, truth, [a, b])
     # 600 replicates estimate a standard error to about 3% (1 / sqrt(2 x 600)); 12% is 4 of those.
     assert [se_a, se_b, result["differences"][("a", "b")]["se"]] == pytest.approx(expected, rel=0.12)
 
 
 def test_need_distance_replicates_are_the_documented_weights_and_threads_change_no_number():
-    from vsvrisk.allocate import replicate_weights
-
     codes, truth, a, b = _biased_models(n=300_000)  # two chunks of persons
     one = need_distance_bootstrap(codes, {"a": a, "b": b}, truth, n_boot=6, seed=9, n_jobs=1)
     assert one == need_distance_bootstrap(codes, {"a": a, "b": b}, truth, n_boot=6, seed=9, n_jobs=2)
@@ -144,12 +143,12 @@ def test_need_distance_replicates_are_the_documented_weights_and_threads_change_
         shares = [np.bincount(codes, w * x, 41)[1:] / (w * x).sum() for x in (a, b, truth)]
         distances.append([np.abs(shares[0] - shares[2]).sum(), np.abs(shares[1] - shares[2]).sum()])
     distances = np.array(distances)
-    assert result_se(one, "a") == pytest.approx(distances[:, 0].std(ddof=1), rel=1e-9)
+    assert _bootstrap_se(one, "a") == pytest.approx(distances[:, 0].std(ddof=1), rel=1e-9)
     assert one["differences"][("a", "b")]["se"] == pytest.approx((distances[:, 0] - distances[:, 1]).std(ddof=1),
                                                                  rel=1e-9)
 
 
-def result_se(result, name):
+def _bootstrap_se(result, name):
     """The bootstrap standard error behind a distance's interval (estimate +- 1.96 se, 95%)."""
     low, high = result["interval"][name]
     return (high - low) / (2 * 1.959963984540054)
