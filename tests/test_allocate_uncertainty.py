@@ -134,6 +134,8 @@ def test_bad_person_arrays_are_refused():
         bootstrap_need(np.array([1, 2]), np.array([1.2, 0.2]), 2, seed=1)
     with pytest.raises(AllocationError, match="seed"):
         bootstrap_need(np.array([1, 2]), np.array([0.1, 0.2]), 2, seed=-1)
+    with pytest.raises(AllocationError, match="n_jobs"):
+        bootstrap_need(np.array([1, 2]), np.array([0.1, 0.2]), 2, seed=1, n_jobs=0)
 
 
 # --------------------------------------------------------------------------- the intervals
@@ -191,12 +193,32 @@ def test_bad_replicates_are_refused(replicates, keywords, fragment):
 
 
 @pytest.mark.parametrize("scenario", ["all", {"top_share": 0.4}], ids=["scenario all", "scenario top share"])
-def test_splitting_replicates_over_processes_changes_no_number(monkeypatch, scenario):
-    from vsvrisk.allocate import uncertainty
-
+def test_threads_change_no_number_and_each_replicate_is_its_weights_summed_by_bincount(scenario):
+    # 600,000 persons: three chunks, so the chunked order of summation is exercised.
+    n, top_share = 600_000, None if scenario == "all" else 0.4
     rng = np.random.default_rng(0)
-    codes, p = rng.integers(1, 41, 20_000), rng.uniform(0, 0.2, 20_000)
-    serial = uncertainty.bootstrap_need(codes, p, 40, seed=5, scenario=scenario)
-    monkeypatch.setattr(uncertainty, "_n_workers", lambda work: 2)
-    parallel = uncertainty.bootstrap_need(codes, p, 40, seed=5, scenario=scenario)
-    np.testing.assert_array_equal(serial, parallel)
+    codes, p = rng.integers(1, 41, n), np.round(rng.beta(0.5, 20, n), 3)  # ties at the cut-off
+    serial = bootstrap_need(codes, p, 6, seed=5, scenario=scenario, n_jobs=1)
+    np.testing.assert_array_equal(serial, bootstrap_need(codes, p, 6, seed=5, scenario=scenario, n_jobs=2))
+    np.testing.assert_array_equal(serial, bootstrap_need(codes, p, 6, seed=5, scenario=scenario, n_jobs=3))
+    # An independent reference in plain numpy, replicate by replicate: the weights, the persons
+    # sorted by risk for a top share, and np.bincount over chunks of 2**18 persons.
+    chunk, order = 1 << 18, np.argsort(-p, kind="stable")
+    for r in range(6):
+        w = replicate_weights(n, r, seed=5)
+        if top_share is None:
+            need = sum(np.bincount(codes[s:s + chunk], weights=w[s:s + chunk] * p[s:s + chunk], minlength=41)
+                       for s in range(0, n, chunk))
+        else:
+            ws, ps, cs = w[order], p[order], codes[order]
+            cumulative = np.cumsum(ws, dtype=np.int64)
+            target = top_share * cumulative[-1]  # places; a whole number when 0.4 x total is one
+            target = round(target) if abs(target - round(target)) < 1e-6 else target
+            crossing = int(np.searchsorted(cumulative, target, side="left"))
+            first = int(np.searchsorted(-ps, -ps[crossing], side="left"))
+            last = int(np.searchsorted(-ps, -ps[crossing], side="right"))
+            above = cumulative[first - 1] if first else 0
+            fraction = (target - above) / (cumulative[last - 1] - above)
+            need = np.bincount(cs[:first], weights=ws[:first] * ps[:first], minlength=41)
+            need = need + fraction * np.bincount(cs[first:last], weights=ws[first:last] * ps[first:last], minlength=41)
+        np.testing.assert_array_equal(serial[r], need[1:])

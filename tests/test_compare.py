@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from vsvrisk.allocate import replicate_weights
 from vsvrisk.evaluate import compare_predictions, delong_auc_difference, need_distance_bootstrap
 from vsvrisk.exceptions import ConfigError
 
@@ -90,6 +91,67 @@ def test_need_distance_is_the_l1_of_shares_and_its_standard_error_matches_fresh_
     assert difference["high"] < 0, "b's bias in one region is a real difference"
     spread = np.std(fresh[:, 0] - fresh[:, 1], ddof=1)
     assert 0.7 < difference["se"] / spread < 1.4, (difference["se"], spread)
+
+
+def _biased_models(n=20_000, seed=5):
+    """A truth and two models with a clear bias in every region (+-20% and +-10%), so that the
+    sign of every |share - truth share| is stable under resampling and the delta method holds."""
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(1, 41, n)
+    truth = rng.uniform(0.005, 0.1, n)
+    bias = np.where(np.arange(41) % 2 == 0, 1.2, 0.8)
+    a = truth * bias[codes] * rng.uniform(0.9, 1.1, n)
+    b = truth * (1 + (bias[codes] - 1) / 2) * rng.uniform(0.9, 1.1, n)
+    return codes, truth, a, b
+
+
+def _delta_method_se(codes, truth, models):
+    """Standard error of each need distance, and of their difference, by the delta method.
+
+    D = sum_r |A_r / A - T_r / T|; its derivative in the weight of person i (region r_i) is
+    sign_r_i (a_i / A - t_i / T) - (a_i / A) sum_r sign_r s_r + (t_i / T) sum_r sign_r t_r.
+    A bootstrap weight has variance 1 (Poisson(1), or a multinomial count), so the variance of
+    the replicates is about the sum of the squared derivatives.
+    """
+    shares_t = np.bincount(codes, truth, 41) / truth.sum()
+    gradients = []
+    for a in models:
+        shares_a = np.bincount(codes, a, 41) / a.sum()
+        sign = np.sign(shares_a - shares_t)
+        gradients.append(sign[codes] * (a / a.sum() - truth / truth.sum())
+                         - a / a.sum() * (sign * shares_a).sum() + truth / truth.sum() * (sign * shares_t).sum())
+    return [np.sqrt((g ** 2).sum()) for g in gradients] + [np.sqrt(((gradients[0] - gradients[1]) ** 2).sum())]
+
+
+def test_need_distance_standard_errors_agree_with_the_delta_method():
+    codes, truth, a, b = _biased_models()
+    result = need_distance_bootstrap(codes, {"a": a, "b": b}, truth, n_boot=600, seed=2)
+    se_a, se_b = _bootstrap_se(result, "a"), _bootstrap_se(result, "b")
+    expected = _delta_method_se(codes, truth, [a, b])
+    # 600 replicates estimate a standard error to about 3% (1 / sqrt(2 x 600)); 12% is 4 of those.
+    assert [se_a, se_b, result["differences"][("a", "b")]["se"]] == pytest.approx(expected, rel=0.12)
+
+
+def test_need_distance_replicates_are_the_documented_weights_and_threads_change_no_number():
+    codes, truth, a, b = _biased_models(n=300_000)  # two chunks of persons
+    one = need_distance_bootstrap(codes, {"a": a, "b": b}, truth, n_boot=6, seed=9, n_jobs=1)
+    assert one == need_distance_bootstrap(codes, {"a": a, "b": b}, truth, n_boot=6, seed=9, n_jobs=2)
+    # Independently: replicate r weighs person i by replicate_weights(n, r)[i], summed by bincount.
+    distances = []
+    for r in range(6):
+        w = replicate_weights(codes.size, r, seed=9)
+        shares = [np.bincount(codes, w * x, 41)[1:] / (w * x).sum() for x in (a, b, truth)]
+        distances.append([np.abs(shares[0] - shares[2]).sum(), np.abs(shares[1] - shares[2]).sum()])
+    distances = np.array(distances)
+    assert _bootstrap_se(one, "a") == pytest.approx(distances[:, 0].std(ddof=1), rel=1e-9)
+    assert one["differences"][("a", "b")]["se"] == pytest.approx((distances[:, 0] - distances[:, 1]).std(ddof=1),
+                                                                 rel=1e-9)
+
+
+def _bootstrap_se(result, name):
+    """The bootstrap standard error behind a distance's interval (estimate +- 1.96 se, 95%)."""
+    low, high = result["interval"][name]
+    return (high - low) / (2 * 1.959963984540054)
 
 
 @pytest.fixture(scope="module")

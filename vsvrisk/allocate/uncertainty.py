@@ -20,12 +20,12 @@ done by the modelling step (config key ``n_model_refits``), not here.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
+from vsvrisk import _bootstrap
 from vsvrisk.allocate.need import N_REGIONS, Scenario, parse_scenario, top_share_cut
 from vsvrisk.allocate.rules import (
     TOLERANCE_EUR,
@@ -38,40 +38,6 @@ from vsvrisk.data.regions import REGION_CODES
 from vsvrisk.exceptions import AllocationError
 
 __all__ = ["bootstrap_need", "replicate_weights", "weighted_need", "allocation_intervals"]
-
-# Poisson(1) cumulative probabilities up to the last one below 1.0 in double precision: the
-# inverse-CDF draw  w = #{k : cdf[k] <= u}  with u uniform on [0, 1) is then exact.
-_CDF = np.cumsum([math.exp(-1) / math.factorial(k) for k in range(30)])
-_CDF = _CDF[_CDF < 1.0]
-# Persons are processed in chunks of this many so that the work arrays stay in cache. It is a
-# constant, not a parameter, because the order of summation (and so the last bits of need)
-# depends on it: the same seed must give the same numbers.
-_CHUNK = 1 << 18
-
-
-def _generator(seed: int, replicate: int) -> np.random.Generator:
-    # One independent stream per replicate: replicate r is the same whatever n_replicates is,
-    # and can be redrawn alone to check it.
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(replicate,)))
-
-
-def _draw_into(generator: np.random.Generator, out: np.ndarray, uniform: np.ndarray,
-               flag: np.ndarray) -> None:
-    """Fill ``out`` (uint8) with Poisson(1) draws, chunk by chunk, by inverse CDF."""
-    for start in range(0, out.size, _CHUNK):
-        stop = min(start + _CHUNK, out.size)
-        u, f, w = uniform[: stop - start], flag[: stop - start], out[start:stop]
-        generator.random(out=u)
-        # Four comparisons settle 98.1% of the draws (w <= 3); the rest are looked up exactly.
-        np.greater_equal(u, _CDF[0], out=f)
-        w[...] = f
-        for level in _CDF[1:4]:
-            np.greater_equal(u, level, out=f)
-            w += f
-        tail = np.flatnonzero(w == 4)
-        if tail.size:
-            w[tail] = np.searchsorted(_CDF, u[tail], side="right")
-
 
 def replicate_weights(n_persons: int, replicate: int, *, seed: int) -> np.ndarray:
     """The Poisson(1) weights that replicate ``replicate`` of :func:`bootstrap_need` gives.
@@ -86,8 +52,7 @@ def replicate_weights(n_persons: int, replicate: int, *, seed: int) -> np.ndarra
     True
     """
     out = np.empty(n_persons, dtype=np.uint8)
-    size = min(n_persons, _CHUNK)
-    _draw_into(_generator(seed, replicate), out, np.empty(size), np.empty(size, dtype=bool))
+    _bootstrap.draw_weights(_bootstrap.generator(seed, replicate), out, np.empty(min(n_persons, _bootstrap.CHUNK)))
     return out
 
 
@@ -102,47 +67,66 @@ def _check_persons(region_codes, probabilities) -> tuple[np.ndarray, np.ndarray]
     if not ((values >= 0) & (values <= 1)).all():
         row = int(np.flatnonzero(~((values >= 0) & (values <= 1)))[0])
         raise AllocationError(f"probabilities, row {row}: {values[row]!r} is not in [0, 1]")
-    return codes.astype(np.intp), values
+    return _bootstrap.group_codes(codes), np.ascontiguousarray(values)
 
 
 class _Aggregator:
-    """Need per region from one weight vector, for one scenario; sorts once for top_share."""
+    """Need per region from one weight vector, for one scenario; sorts once for top_share.
+
+    The sums are compiled (:mod:`vsvrisk._bootstrap`) and release the GIL, so that threads
+    can run replicates side by side; they add up in the order ``np.bincount`` does.
+    """
 
     def __init__(self, codes: np.ndarray, probabilities: np.ndarray, scenario: Scenario):
         self.codes, self.probabilities, self.scenario = codes, probabilities, scenario
-        self.product = np.empty(min(codes.size, _CHUNK))
         if scenario != "all":
-            self.order = np.argsort(-probabilities, kind="stable")
+            order = np.argsort(-probabilities, kind="stable")
+            # Read once a replicate: int32 halves the bytes streamed from memory.
+            self.order = order.astype(np.int32) if codes.size < 2**31 else order
             self.sorted_probabilities = probabilities[self.order]
             self.negated_sorted = -self.sorted_probabilities
             self.sorted_codes = codes[self.order]
-            # A running total in int32 is 8x faster than in int64 or float here; it holds
-            # while n_persons x the largest weight stays below 2**31.
-            self.cumulative_type = np.int32 if codes.size * 255 < 2**31 else np.int64
+
+    def buffers(self) -> dict:
+        """The work arrays of one replicate (one set per thread)."""
+        n = self.codes.size
+        work = {"uniform": np.empty(min(n, _bootstrap.CHUNK)), "need": np.empty(N_REGIONS + 1),
+                "part": np.empty(N_REGIONS + 1)}
+        if self.scenario != "all":
+            work.update(weights=np.empty(n, dtype=np.uint8), sorted=np.empty(n, dtype=np.uint8),
+                        cumulative=np.empty(n))
+        return work
+
+    def replicate(self, stream: np.random.Generator, work: dict) -> np.ndarray:
+        """Need per region of the Poisson(1) weights that ``stream`` draws."""
+        if self.scenario == "all":
+            # Drawn and summed chunk by chunk in one pass: the weights are never stored.
+            _bootstrap.weighted_sums(stream, self.codes, (self.probabilities,), (work["need"],), work["uniform"])
+            return work["need"][1:].copy()
+        _bootstrap.draw_weights(stream, work["weights"], work["uniform"])
+        return self._top_share(work["weights"], work)
 
     def __call__(self, weights: np.ndarray) -> np.ndarray:
+        n = self.codes.size
         if self.scenario == "all":
-            need = np.zeros(N_REGIONS + 1)
-            for start in range(0, weights.size, _CHUNK):
-                stop = min(start + _CHUNK, weights.size)
-                product = self.product[: stop - start]
-                np.multiply(weights[start:stop], self.probabilities[start:stop], out=product)
-                need += np.bincount(self.codes[start:stop], weights=product, minlength=N_REGIONS + 1)
+            need, part = np.zeros(N_REGIONS + 1), np.empty(N_REGIONS + 1)
+            for start in range(0, n, _bootstrap.CHUNK):
+                need += _bootstrap.group_sums(self.codes, weights, self.probabilities, start,
+                                              min(start + _bootstrap.CHUNK, n), part)
             return need[1:]
-        return self._top_share(weights)
+        work = {"sorted": np.empty(n, dtype=weights.dtype), "cumulative": np.empty(n),
+                "part": np.empty(N_REGIONS + 1)}
+        return self._top_share(weights, work)
 
-    def _top_share(self, weights: np.ndarray) -> np.ndarray:
-        weights = weights[self.order]
-        cumulative = np.cumsum(weights, dtype=self.cumulative_type)
+    def _top_share(self, weights: np.ndarray, work: dict) -> np.ndarray:
+        sorted_weights, cumulative, part = work["sorted"], work["cumulative"], work["part"]
+        _bootstrap.cumulative_sorted(weights, self.order, sorted_weights, cumulative)
         first, last, fraction = top_share_cut(self.negated_sorted, cumulative,
                                               self.scenario.top_share)
         codes, values = self.sorted_codes, self.sorted_probabilities
-        need = np.bincount(codes[:first], weights=weights[:first] * values[:first],
-                           minlength=N_REGIONS + 1)
+        need = _bootstrap.group_sums(codes, sorted_weights, values, 0, first, np.empty(N_REGIONS + 1))
         if last > first and fraction > 0:  # the tie at the cut-off counts in part
-            need += fraction * np.bincount(codes[first:last],
-                                           weights=weights[first:last] * values[first:last],
-                                           minlength=N_REGIONS + 1)
+            need += fraction * _bootstrap.group_sums(codes, sorted_weights, values, first, last, part)
         return need[1:]
 
 
@@ -170,21 +154,25 @@ def weighted_need(weights: np.ndarray, region_codes: np.ndarray, probabilities: 
     rows = np.atleast_2d(np.asarray(weights))
     if rows.ndim != 2 or rows.shape[1] != codes.size or (rows < 0).any():
         raise AllocationError("weights must be >= 0 with one column per person")
+    if rows.dtype.kind not in "iu":  # whole numbers given as floats or bools (the running total is exact in int64)
+        rows = rows.astype(np.int64)
     aggregate = _Aggregator(codes, values, parse_scenario(scenario))
-    return np.vstack([aggregate(row) for row in rows])
+    return np.vstack([aggregate(np.ascontiguousarray(row)) for row in rows])
 
 
 def bootstrap_need(region_codes: np.ndarray, probabilities: np.ndarray, n_replicates: int = 1000,
-                   *, seed: int, scenario: Scenario | dict | str = "all") -> np.ndarray:
+                   *, seed: int, scenario: Scenario | dict | str = "all",
+                   n_jobs: int | None = None) -> np.ndarray:
     """Poisson bootstrap over persons: need per region for each replicate.
 
     Each replicate draws a Poisson(1) weight per person (:func:`replicate_weights`) and sums
-    weight x probability per region with ``np.bincount``, in chunks of persons; replicates are
-    done one after the other, so memory stays at a few arrays of one byte to eight bytes per
-    person whatever ``n_replicates`` is. For ``top_share`` the cut-off is recomputed in every
-    replicate as the weighted quantile of the replicate
-    (:func:`~vsvrisk.allocate.need.top_share_weights`), because which persons are in the
-    national top share is itself uncertain.
+    weight x probability per region, in chunks of persons, in the order ``np.bincount`` adds
+    them. Replicates run on ``n_jobs`` threads (compiled loops that release the GIL), each on
+    its own random stream, so the numbers do not depend on the number of threads; memory stays
+    at a few arrays of one to eight bytes per person a thread whatever ``n_replicates`` is. For
+    ``top_share`` the cut-off is recomputed in every replicate as the weighted quantile of the
+    replicate (:func:`~vsvrisk.allocate.need.top_share_weights`), because which persons are in
+    the national top share is itself uncertain.
 
     Parameters
     ----------
@@ -192,8 +180,10 @@ def bootstrap_need(region_codes: np.ndarray, probabilities: np.ndarray, n_replic
     probabilities : array of float, shape (n_persons,)
     n_replicates : int, default=1000
     seed : int
-        Same seed, same numbers (with the same numpy version).
+        Same seed, same numbers (with the same numpy version), whatever ``n_jobs``.
     scenario : "all" or TopShare or mapping, default="all"
+    n_jobs : int, optional
+        Threads; None or -1: one per core this process may use.
 
     Returns
     -------
@@ -206,9 +196,8 @@ def bootstrap_need(region_codes: np.ndarray, probabilities: np.ndarray, n_replic
 
     Notes
     -----
-    Large runs are split over (at most two) worker processes by replicate; the numbers are
-    the same as in one process. Figures for 1.5 million persons x 1000 replicates on the
-    2-core reference machine are in ``experiments/README.md`` (``bench_allocate.py``).
+    Figures for 1.5 million persons x 1000 replicates on the 2-core reference machine are in
+    ``experiments/README.md`` (``bench_allocate.py``, and "Third round").
 
     Examples
     --------
@@ -217,48 +206,23 @@ def bootstrap_need(region_codes: np.ndarray, probabilities: np.ndarray, n_replic
     >>> need = bootstrap_need(codes, p, 50, seed=3)
     >>> need.shape, bool(np.allclose(need.mean(axis=0), np.bincount(codes, p, 41)[1:], rtol=0.2))
     ((50, 40), True)
+    >>> bool(np.array_equal(need, bootstrap_need(codes, p, 50, seed=3, n_jobs=1)))
+    True
     """
     codes, values = _check_persons(region_codes, probabilities)
     if not isinstance(n_replicates, (int, np.integer)) or n_replicates < 1:
         raise AllocationError(f"n_replicates must be a whole number >= 1, not {n_replicates!r}")
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise AllocationError(f"seed must be a whole number >= 0, not {seed!r}")
-    scenario = parse_scenario(scenario)
-    blocks = np.array_split(np.arange(n_replicates), _n_workers(codes.size * n_replicates))
-    if len(blocks) == 1:
-        return _bootstrap_block(codes, values, scenario, int(seed), blocks[0])
-    from joblib import Parallel, delayed
+    if n_jobs is not None and (not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0 or n_jobs < -1):
+        raise AllocationError(f"n_jobs must be a whole number >= 1, or -1 for every core, not {n_jobs!r}")
+    aggregate = _Aggregator(codes, values, parse_scenario(scenario))
+    need = np.empty((int(n_replicates), N_REGIONS))
 
-    # Replicates are independent streams, so splitting them over processes gives the same
-    # numbers as one process; processes, not threads, because the per-chunk numpy calls are
-    # too short to gain from releasing the GIL (two threads measured slower than one).
-    parts = Parallel(n_jobs=len(blocks), backend="loky")(
-        delayed(_bootstrap_block)(codes, values, scenario, int(seed), block) for block in blocks
-    )
-    return np.vstack(parts)
+    def one(replicate: int, work: dict) -> None:
+        need[replicate] = aggregate.replicate(_bootstrap.generator(int(seed), replicate), work)
 
-
-#: Below this many person-replicates, starting worker processes costs more than it saves.
-_PARALLEL_FROM = 50_000_000
-
-
-def _n_workers(work: int) -> int:
-    import os
-
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(cores, 2)) if work >= _PARALLEL_FROM else 1
-
-
-def _bootstrap_block(codes: np.ndarray, values: np.ndarray, scenario: Scenario, seed: int,
-                     replicates: np.ndarray) -> np.ndarray:
-    aggregate = _Aggregator(codes, values, scenario)
-    weights = np.empty(codes.size, dtype=np.uint8)
-    size = min(codes.size, _CHUNK)
-    uniform, flag = np.empty(size), np.empty(size, dtype=bool)
-    need = np.empty((replicates.size, N_REGIONS))
-    for row, replicate in enumerate(replicates):
-        _draw_into(_generator(seed, int(replicate)), weights, uniform, flag)
-        need[row] = aggregate(weights)
+    _bootstrap.for_each_replicate(one, int(n_replicates), n_jobs, aggregate.buffers)
     return need
 
 

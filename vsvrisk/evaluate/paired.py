@@ -130,31 +130,22 @@ def _shares(sums: np.ndarray) -> np.ndarray:
     return np.divide(sums, total, out=np.zeros_like(sums), where=total > 0)
 
 
-class _RegionalSums:
-    """Weighted sums per region of several columns; persons sorted by region once."""
-
-    def __init__(self, region_codes: np.ndarray, columns: np.ndarray):
-        order = np.argsort(region_codes, kind="stable")
-        codes = region_codes[order]
-        self.columns = np.ascontiguousarray(columns[order])
-        self.bounds = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1], True])
-
-    def __call__(self, weights: np.ndarray | None) -> np.ndarray:
-        out = np.empty((len(self.bounds) - 1, self.columns.shape[1]))
-        for r, (start, stop) in enumerate(zip(self.bounds[:-1], self.bounds[1:])):
-            block = self.columns[start:stop]
-            out[r] = block.sum(axis=0) if weights is None else weights[start:stop] @ block
-        return out
-
-
 def need_distance_bootstrap(region_codes, predictions: Mapping[str, np.ndarray], reference, *,
-                            n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
+                            n_boot: int = 1000, seed: int = 0, level: float = 0.95,
+                            n_jobs: int | None = None) -> dict:
     """Distance of each model's need shares to a reference, and paired intervals of the differences.
 
     The distance is the sum over regions of |model need share - reference share| (the
-    evaluation's ``need_share_l1``). Replicate *b* draws n persons with replacement (the same
-    draw for every model and for the reference) and recomputes every distance; intervals are
-    the distance measured plus or minus ``z`` bootstrap standard errors.
+    evaluation's ``need_share_l1``). Replicate *b* draws persons with replacement and
+    recomputes every distance on the persons drawn (the same draw for every model and for the
+    reference). It is a Poisson bootstrap: every person gets an independent Poisson(1) weight,
+    how often it is drawn when a Poisson(n) number of persons is drawn with replacement, instead
+    of exactly n draws; for large n the two agree, and shares do not depend on the total. The
+    weights are those of :func:`vsvrisk.allocate.replicate_weights` (each replicate its own
+    random stream), summed per region in compiled loops on ``n_jobs`` threads, so the numbers
+    do not depend on the number of threads. (Earlier versions drew exactly n persons, all
+    replicates from one stream: the same seed gave other replicates there.) Intervals are the
+    distance measured plus or minus ``z`` bootstrap standard errors.
 
     Parameters
     ----------
@@ -167,7 +158,10 @@ def need_distance_bootstrap(region_codes, predictions: Mapping[str, np.ndarray],
         observed outcome ``vsv`` (real data).
     n_boot : int, default=1000
     seed : int, default=0
+        A whole number >= 0; same seed, same numbers.
     level : float, default=0.95
+    n_jobs : int, optional
+        Threads; None or -1: one per core this process may use.
 
     Returns
     -------
@@ -186,24 +180,29 @@ def need_distance_bootstrap(region_codes, predictions: Mapping[str, np.ndarray],
     >>> result["distance"]["exact"], result["differences"][("exact", "noisy")]["high"] < 0
     (0.0, True)
     """
+    # imported here, not above: the compiled loops (numba) load only when a bootstrap runs
+    from vsvrisk import _bootstrap
+
     names = list(predictions)
-    codes = np.asarray(region_codes)
-    columns = np.column_stack([*(np.asarray(predictions[name], dtype=float) for name in names),
-                               np.asarray(reference, dtype=float)])
-    sums = _RegionalSums(codes, columns)
+    regions, group = np.unique(np.asarray(region_codes), return_inverse=True)
+    group = _bootstrap.group_codes(group.ravel())
+    columns = tuple(np.ascontiguousarray(values, dtype=float)
+                    for values in (*(predictions[name] for name in names), reference))
 
     def distances(regional: np.ndarray) -> np.ndarray:
         shares = _shares(regional)
         return np.abs(shares[:, :-1] - shares[:, -1:]).sum(axis=0)
 
-    point = distances(sums(None))
-    rng = np.random.default_rng(seed)
-    n = len(codes)
+    point = distances(np.column_stack([np.bincount(group, weights=column, minlength=regions.size)
+                                       for column in columns]))
     replicates = np.empty((n_boot, len(names)))
-    for b in range(n_boot):
-        # How often each person is drawn: counting n indices is faster than n Poisson draws.
-        weights = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
-        replicates[b] = distances(sums(weights))
+
+    def one(b: int, work: dict) -> None:
+        _bootstrap.weighted_sums(_bootstrap.generator(seed, b), group, columns, work["sums"], work["uniform"])
+        replicates[b] = distances(np.column_stack(work["sums"]))
+
+    _bootstrap.for_each_replicate(one, n_boot, n_jobs, lambda: {
+        "sums": tuple(np.empty(regions.size) for _ in columns), "uniform": np.empty(min(group.size, _bootstrap.CHUNK))})
     z = _z(level)
     result = {"distance": dict(zip(names, point.tolist())), "interval": {}, "differences": {},
               "n_boot": n_boot, "level": level}
