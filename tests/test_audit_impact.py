@@ -123,3 +123,37 @@ def _settings(**change) -> dict:
 def test_a_bad_config_is_refused_with_the_key_named(settings, named):
     with pytest.raises(ConfigError, match=re.escape(named)):
         impact(settings)
+
+
+def test_an_alternative_the_caller_has_fitted_already_is_taken_and_not_fitted_again(config, monkeypatch):
+    # The demo's impact takes an alternative that another of its training runs fitted (the same
+    # spec on the same cohort): the table is the one a fit giving those risks would make.
+    import numpy as np
+
+    import importlib
+
+    from vsvrisk.audit.impact import FittedBaseline
+    from vsvrisk.models import RiskModel, load_model_spec
+    from vsvrisk.synth import generate
+
+    impact_module = importlib.import_module("vsvrisk.audit.impact")  # the package's `impact` is the function
+    settings = load_impact_config(config).model_copy(update={"n_jobs": 1})  # fits in this process
+    spec = load_model_spec(config.parent / "quick-lightgbm.yaml")
+    frame = generate(15_000, [2018, 2019], seed=1).frame
+    train, cohort = frame[frame["school_year"] == 2018], frame[frame["school_year"] == 2019].reset_index(drop=True)
+    model = RiskModel.from_spec(spec).fit(train)
+    given = np.linspace(0.01, 0.2, len(cohort))
+    fitted, real = [], impact_module._fit_and_score
+
+    def fit(variant, *data):
+        fitted.append(variant.learner)
+        return given if variant.learner == "logistic" else real(variant, *data)
+
+    monkeypatch.setattr(impact_module, "_fit_and_score", fit)
+    taken = impact(settings, baseline=FittedBaseline(spec, model, train, cohort,
+                                                     known=lambda s: given if s.learner == "logistic" else None))
+    assert "logistic" not in fitted and fitted.count("lightgbm") == 2  # without wealth, with migration background
+    fitted.clear()
+    refitted = impact(settings, baseline=FittedBaseline(spec, model, train, cohort))
+    assert "logistic" in fitted
+    pd.testing.assert_frame_equal(taken, refitted, check_exact=True)

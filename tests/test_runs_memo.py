@@ -130,3 +130,21 @@ def test_a_file_is_read_once_while_remembering_and_each_reader_gets_its_own_copy
     _memo.person_years(path)  # outside: nothing kept
     _memo.person_years(path)
     assert len(reads) == 5
+
+
+def test_a_spec_trained_on_a_cohort_answers_the_same_spec_on_the_same_cohort_only(world):
+    from vsvrisk.models import load_model_spec
+
+    frame, model = world
+    train, cohort = frame[frame["school_year"] == 2018], frame[frame["school_year"] == 2019]
+    spec = load_model_spec(CONFIGS / "lightgbm.yaml")
+    p = model.predict_risk(cohort).to_numpy()
+    assert _memo.fitted_risks(train, cohort) is None  # outside: nothing to look up
+    with _memo.remembering():
+        _memo.remember_fit("run-1", spec, _memo.digest(train))
+        _memo.remember_risk("run-1", _memo.digest(cohort), p)
+        known = _memo.fitted_risks(train, cohort)
+        renamed = spec.model_copy(update={"name": "other", "description": "another name, the same fit"})
+        assert np.array_equal(known(renamed), p)
+        assert known(spec.model_copy(update={"seed": 1})) is None  # another fit
+        assert _memo.fitted_risks(train.iloc[::-1], cohort)(spec) is None  # other training rows

@@ -20,6 +20,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from vsvrisk.audit._impact_config import Alternative, ImpactConfig, ImpactData, load_impact_config
@@ -50,6 +51,10 @@ class FittedBaseline:
     p : ndarray of float, optional
         The model's risks of ``cohort`` in its row order, when the caller has them (saves a
         prediction).
+    known : callable, optional
+        ``known(spec)``: the risks of ``cohort`` by a model of that spec fitted on ``train``
+        that the caller has already (a training run of the same spec on the same cohort), or
+        None; an alternative answered there is not fitted again.
     """
 
     spec: Any
@@ -57,6 +62,7 @@ class FittedBaseline:
     train: pd.DataFrame
     cohort: pd.DataFrame
     p: Any = None
+    known: Any = None
 
 
 def _same_spec(a, b) -> bool:
@@ -165,6 +171,10 @@ def impact(config, *, progress=None, baseline: FittedBaseline | None = None) -> 
             fitted[keys[0]] = baseline.model.predict_risk(cohort).to_numpy()
     to_fit = {}  # one fit per distinct spec: a scenario-only alternative reuses the fit it shares
     for (name, spec, _), key in zip(variants, keys):
+        if key not in fitted and baseline is not None and baseline.known is not None:
+            risks = baseline.known(spec)  # fitted already, on the same cohort, by the caller
+            if risks is not None:
+                fitted[key] = np.asarray(risks, dtype=float)
         if key not in fitted:
             to_fit.setdefault(key, (name, spec))
     # Through joblib: processes here, a cluster where the caller configured one; every fit is

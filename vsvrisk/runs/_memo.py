@@ -8,7 +8,9 @@ of those is computed once: a result is kept under the model (its run) and the co
 hash (:func:`vsvrisk.cohorts.frame_sha256`, the hash a training run tags its cohorts with), and
 the same question gets a copy of the same answer, so the numbers are those of a fresh
 computation. The person-year files the steps read are read and validated once as well (kept under
-the file's path, size and modification time, and the reading options). Outside it nothing is
+the file's path, size and modification time, and the reading options), and a training run is
+remembered as the fit of its spec on its training cohort, so that the impact study takes an
+alternative that the demo has trained already (the same spec on the same cohort) from that run. Outside it nothing is
 hashed and nothing is kept: one command in one process has nothing to share.
 """
 
@@ -17,9 +19,12 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import json
 import os
 
 import numpy as np
+
+from vsvrisk import tracking
 
 _memory: dict | None = None
 
@@ -77,6 +82,37 @@ def remember_risk(model_ref: str, cohort_digest: str, p) -> None:
     """Keep ``p``, the model's risks of the cohort with that hash (training has them anyway)."""
     if _memory is not None:
         _memory[("risk", model_ref, cohort_digest)] = np.array(p, dtype=float)
+
+
+def _fit_key(spec, train_digest: str) -> tuple:
+    # What a fit depends on: the spec without its names and data section (the rows are the
+    # training cohort's hash), as impact() tells its alternatives apart.
+    return ("fit", json.dumps(spec.model_dump(mode="json", exclude={"name", "description", "data"}), sort_keys=True),
+            train_digest)
+
+
+def remember_fit(run_id: str, spec, train_digest: str) -> None:
+    """Keep that run ``run_id`` fitted ``spec`` on the training cohort with that hash."""
+    if _memory is not None:
+        _memory[_fit_key(spec, train_digest)] = run_id
+
+
+def fitted_risks(train, cohort, cohort_digest: str | None = None):
+    """``known(spec)`` for :class:`~vsvrisk.audit.FittedBaseline`: the risks of ``cohort`` by a
+    run of this block that fitted ``spec`` on ``train`` (None where none did); None outside."""
+    if _memory is None:
+        return None
+    train_digest, cohort_digest = digest(train), cohort_digest or digest(cohort)
+
+    def known(spec):
+        run_id = _memory.get(_fit_key(spec, train_digest))
+        if run_id is None:
+            return None
+        key = ("risk", run_id, cohort_digest)
+        model = None if key in _memory else tracking.load_model(run_id)  # training kept the risks of its cohorts
+        return predicted_risk(run_id, model, cohort, cohort_digest)
+
+    return known
 
 
 def predicted_risk(model_ref: str, model, cohort, cohort_digest: str | None = None) -> np.ndarray:

@@ -73,9 +73,12 @@ def impact_run(config, out: str | os.PathLike, overwrite: bool = False, *, run_i
         if train is None:
             raise ConfigError(f"impact --run {run_id}: the run's training data are not found here, and every "
                               "alternative is fitted on them: run it where the training file is")
-        # Inside the demo the allocation has scored this cohort with this model already.
-        p = _memo.predicted_risk(run_id, model, cohort) if _memo.active() else None
-        baseline = FittedBaseline(spec=spec, model=model, train=train, cohort=cohort, p=p)
+        # Inside the demo the allocation has scored this cohort with this model already, and an
+        # alternative that another training run of the demo fitted on the same cohort is its run.
+        cohort_digest = _memo.digest(cohort)
+        p = _memo.predicted_risk(run_id, model, cohort, cohort_digest) if _memo.active() else None
+        baseline = FittedBaseline(spec=spec, model=model, train=train, cohort=cohort, p=p,
+                                  known=_memo.fitted_risks(train, cohort, cohort_digest))
         story["model"] = describe_model(run_id, spec.name, spec.learner)
         story["cohort"] = describe_cohort(cohort, data, source=None if data is not None else "run")
     rules = load_allocation_config(settings.allocation)

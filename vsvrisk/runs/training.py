@@ -153,6 +153,7 @@ def train(
         # answered from here (the cohorts' hashes are the ones the run is tagged with).
         _memo.remember_risk(run.info.run_id, hashes[spec.data.train_year], p_train)
         _memo.remember_risk(run.info.run_id, hashes[spec.data.eval_year], p)
+        _memo.remember_fit(run.info.run_id, spec, hashes[spec.data.train_year])
         tracking.log_table(drift, "tables/drift.csv")
         warnings = drift_warnings(drift)
         mlflow.set_tag("drift_warnings", len(warnings))
