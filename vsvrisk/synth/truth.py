@@ -254,7 +254,7 @@ class SyntheticTruth:
             values["age_group"] = _age_groups(age, model_group)
             for variable, level_effects in self._levels(model_group).items():
                 column = values[variable][rows] if variable in values else sub[variable].to_numpy(dtype=object)
-                part += pd.Series(column).map(level_effects).fillna(0.0).to_numpy(dtype=float)
+                part += _mapped(column, level_effects)
             for variable, slope in self.slopes.get(model_group, {}).items():
                 part += slope * sub[variable].to_numpy(dtype=float)
             part += self._interaction_terms(sub, age[rows])
@@ -381,3 +381,14 @@ def default_truth(
         slopes={g: dict(s) for g, s in _SLOPES.items()},
         planted=tuple(planted) if planted is not None else None,
     )
+
+
+def _mapped(column: np.ndarray, effects: dict) -> np.ndarray:
+    """``Series(column).map(effects).fillna(0.0)`` as floats, each distinct value looked up once.
+
+    A column has a handful of levels over a million rows: mapping the levels and taking them by
+    code gives the same numbers as mapping every row (missing values keep a code of their own,
+    so a key for them would be found as ``map`` finds it).
+    """
+    codes, levels = pd.factorize(column, use_na_sentinel=False)
+    return pd.Series(levels).map(effects).fillna(0.0).to_numpy(dtype=float)[codes]
