@@ -215,3 +215,13 @@ def test_one_model_alone_gets_its_scores_and_no_pairs(cohort):
 def test_bad_comparisons_are_refused(cohort, predictions, named):
     with pytest.raises(ConfigError, match=named):
         compare_predictions(cohort, predictions)
+
+
+@pytest.mark.parametrize(("value", "signed", "shown"), [
+    (-4.1e-06, True, "-4.1e-06"), (3.2e-06, True, "+3.2e-06"), (3.2e-05, True, "+0.00003"), (0.0, True, "+0.00000"),
+    (0.00046, True, "+0.00046"), (-0.0084, False, "-0.00840"),
+])
+def test_a_difference_smaller_than_the_digits_shown_keeps_its_size_not_a_signed_zero(value, signed, shown):
+    from vsvrisk.report.comparison import _number
+
+    assert _number(value, 5, signed) == shown

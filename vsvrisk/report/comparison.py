@@ -77,6 +77,9 @@ def comparison_figure(comparison) -> Figure:
 def _number(value, digits: int = 4, signed: bool = False) -> str:
     if value is None or pd.isna(value):
         return "&ndash;"
+    if value != 0 and round(value, digits) == 0:
+        # "-0.00000" would read as a difference of nothing with a sign: two significant digits.
+        return f"{value:+.1e}" if signed else f"{value:.1e}"
     return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
 
 
