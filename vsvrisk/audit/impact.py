@@ -66,9 +66,7 @@ class FittedBaseline:
 
 
 def _same_spec(a, b) -> bool:
-    def key(spec):
-        return json.dumps(spec.model_dump(mode="json", exclude={"name", "description", "data"}), sort_keys=True)
-    return key(a) == key(b)
+    return a.fit_key() == b.fit_key()
 
 
 def _variant_spec(baseline, alternative: Alternative):

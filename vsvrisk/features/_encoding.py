@@ -75,9 +75,9 @@ class CategoryEncoder(TransformerMixin, BaseEstimator):
       frames therefore get identical categories, which LightGBM needs to map its splits.
       A value not seen in ``fit`` becomes missing (NaN), with a warning.
     - ``"onehot"`` (for the logistic model): one 0/1 column per level (as scikit-learn's
-      ``OneHotEncoder`` makes them), columns named ``<column>_<level>``. With ``drop="first"`` the reference level of
-      each column is dropped, so a logistic model's coefficients are log odds ratios against
-      it: by default the first level (the dtype's first category that was seen, or the
+      ``OneHotEncoder`` makes them), columns named ``<column>_<level>``. With
+      ``drop="first"`` the reference level of each column is dropped, so a logistic model's
+      coefficients are log odds ratios against it: by default the first level (the dtype's first category that was seen, or the
       smallest value), or the one given in ``reference``. A value not seen in ``fit`` becomes
       all zeros (as ``handle_unknown="ignore"``), with a warning: with a reference dropped, that
       is the reference level's row, so such a person is scored as the reference.

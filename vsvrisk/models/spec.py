@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -118,6 +119,21 @@ class ModelSpec(StrictModel):
         if self.stepwise.enabled and self.learner != "logistic":
             raise ValueError("stepwise selection is for the logistic learner: set stepwise.enabled: false")
         return self
+
+    def fit_key(self) -> str:
+        """What a fit of this spec depends on besides its rows: the spec without its name,
+        description and data section, as canonical JSON (two specs with the same key fitted on
+        the same cohort are the same model).
+
+        Examples
+        --------
+        >>> spec = load_model_spec("configs/lightgbm.yaml")
+        >>> spec.fit_key() == spec.model_copy(update={"name": "renamed"}).fit_key()
+        True
+        >>> spec.fit_key() == spec.model_copy(update={"seed": 1}).fit_key()
+        False
+        """
+        return json.dumps(self.model_dump(mode="json", exclude={"name", "description", "data"}), sort_keys=True)
 
     def feature_spec(self, group: str) -> FeatureSpec:
         """The feature spec of one model group."""

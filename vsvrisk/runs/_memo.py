@@ -10,8 +10,9 @@ the same question gets a copy of the same answer, so the numbers are those of a 
 computation. The person-year files the steps read are read and validated once as well (kept under
 the file's path, size and modification time, and the reading options), and a training run is
 remembered as the fit of its spec on its training cohort, so that the impact study takes an
-alternative that the demo has trained already (the same spec on the same cohort) from that run. Outside it nothing is
-hashed and nothing is kept: one command in one process has nothing to share.
+alternative that the demo has trained already (the same spec on the same cohort) from that
+run. Outside it nothing is hashed and nothing is kept: one command in one process has nothing
+to share.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
-import json
 import os
 
 import numpy as np
@@ -85,10 +85,7 @@ def remember_risk(model_ref: str, cohort_digest: str, p) -> None:
 
 
 def _fit_key(spec, train_digest: str) -> tuple:
-    # What a fit depends on: the spec without its names and data section (the rows are the
-    # training cohort's hash), as impact() tells its alternatives apart.
-    return ("fit", json.dumps(spec.model_dump(mode="json", exclude={"name", "description", "data"}), sort_keys=True),
-            train_digest)
+    return ("fit", spec.fit_key(), train_digest)  # the rows are the training cohort's hash
 
 
 def remember_fit(run_id: str, spec, train_digest: str) -> None:
