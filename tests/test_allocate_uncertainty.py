@@ -46,12 +46,29 @@ def test_replicate_weights_are_poisson_one():
 
 
 def test_replicate_weights_are_the_documented_inverse_cdf_draw_across_chunks():
-    # 600,000 persons spans three chunks of the fast route; the reference is one plain call.
-    n = 600_000
+    # 600,001 persons spans three chunks of the fast route and ends on half a word; the reference
+    # is one plain call: person 2j takes the low 32 bits of the stream's 64-bit word j, person
+    # 2j + 1 the high, and the weight counts the Poisson(1) cumulative probabilities x 2**32
+    # (rounded) at or below them.
+    n = 600_001
     generator = np.random.default_rng(np.random.SeedSequence(5, spawn_key=(3,)))
+    words = generator.bit_generator.random_raw((n + 1) // 2)
+    u = np.column_stack([words & 0xFFFFFFFF, words >> 32]).ravel()[:n]
     cdf = np.cumsum([math.exp(-1) / math.factorial(k) for k in range(30)])
-    reference = np.searchsorted(cdf[cdf < 1], generator.random(n), side="right")
+    thresholds = np.array([round(q * 2**32) for q in cdf if round(q * 2**32) < 2**32], dtype=np.uint64)
+    reference = np.searchsorted(thresholds, u, side="right")
     assert np.array_equal(replicate_weights(n, 3, seed=5), reference)
+
+
+def test_the_weights_32_bit_probabilities_are_poisson_one_within_two_to_the_minus_33():
+    from vsvrisk import _bootstrap
+
+    thresholds = _bootstrap.THRESHOLDS.astype(float)
+    exact = np.cumsum([math.exp(-1) / math.factorial(k) for k in range(thresholds.size)])
+    assert np.abs(thresholds / 2**32 - exact).max() <= 2.0**-33
+    # weights 0 .. 12: what Poisson(1) puts above 12 (6e-11) is counted as 12
+    assert thresholds.size == 12
+    assert 1 - sum(math.exp(-1) / math.factorial(k) for k in range(13)) < 1e-10
 
 
 # --------------------------------------------------------------------------- the bootstrap

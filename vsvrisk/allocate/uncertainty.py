@@ -52,7 +52,7 @@ def replicate_weights(n_persons: int, replicate: int, *, seed: int) -> np.ndarra
     True
     """
     out = np.empty(n_persons, dtype=np.uint8)
-    _bootstrap.draw_weights(_bootstrap.generator(seed, replicate), out, np.empty(min(n_persons, _bootstrap.CHUNK)))
+    _bootstrap.draw_weights(_bootstrap.generator(seed, replicate), out)
     return out
 
 
@@ -90,8 +90,7 @@ class _Aggregator:
     def buffers(self) -> dict:
         """The work arrays of one replicate (one set per thread)."""
         n = self.codes.size
-        work = {"uniform": np.empty(min(n, _bootstrap.CHUNK)), "need": np.empty(N_REGIONS + 1),
-                "part": np.empty(N_REGIONS + 1)}
+        work = {"need": np.empty(N_REGIONS + 1), "part": np.empty(N_REGIONS + 1)}
         if self.scenario != "all":
             work.update(weights=np.empty(n, dtype=np.uint8), sorted=np.empty(n, dtype=np.uint8),
                         cumulative=np.empty(n))
@@ -101,9 +100,9 @@ class _Aggregator:
         """Need per region of the Poisson(1) weights that ``stream`` draws."""
         if self.scenario == "all":
             # Drawn and summed chunk by chunk in one pass: the weights are never stored.
-            _bootstrap.weighted_sums(stream, self.codes, (self.probabilities,), (work["need"],), work["uniform"])
+            _bootstrap.weighted_sums(stream, self.codes, (self.probabilities,), (work["need"],))
             return work["need"][1:].copy()
-        _bootstrap.draw_weights(stream, work["weights"], work["uniform"])
+        _bootstrap.draw_weights(stream, work["weights"])
         return self._top_share(work["weights"], work)
 
     def __call__(self, weights: np.ndarray) -> np.ndarray:

@@ -198,11 +198,10 @@ def need_distance_bootstrap(region_codes, predictions: Mapping[str, np.ndarray],
     replicates = np.empty((n_boot, len(names)))
 
     def one(b: int, work: dict) -> None:
-        _bootstrap.weighted_sums(_bootstrap.generator(seed, b), group, columns, work["sums"], work["uniform"])
+        _bootstrap.weighted_sums(_bootstrap.generator(seed, b), group, columns, work["sums"])
         replicates[b] = distances(np.column_stack(work["sums"]))
 
-    _bootstrap.for_each_replicate(one, n_boot, n_jobs, lambda: {
-        "sums": tuple(np.empty(regions.size) for _ in columns), "uniform": np.empty(min(group.size, _bootstrap.CHUNK))})
+    _bootstrap.for_each_replicate(one, n_boot, n_jobs, lambda: {"sums": tuple(np.empty(regions.size) for _ in columns)})
     z = _z(level)
     result = {"distance": dict(zip(names, point.tolist())), "interval": {}, "differences": {},
               "n_boot": n_boot, "level": level}
