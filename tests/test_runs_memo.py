@@ -148,3 +148,23 @@ def test_a_spec_trained_on_a_cohort_answers_the_same_spec_on_the_same_cohort_onl
         assert np.array_equal(known(renamed), p)
         assert known(spec.model_copy(update={"seed": 1})) is None  # another fit
         assert _memo.fitted_risks(train.iloc[::-1], cohort)(spec) is None  # other training rows
+
+
+def test_the_cohort_digest_is_sha256_of_pandas_row_hashes_whatever_the_duplicates():
+    # frame_sha256 hashes without pandas' categorising of text: an independent digest over the
+    # default (categorised) row hashes must be the same, with duplicated and missing text too.
+    import hashlib
+
+    from vsvrisk.cohorts import frame_sha256
+
+    frame = generate(2_000, school_years=[2019], seed=4).frame
+    frame["person_id"] = frame["person_id"].where(np.arange(len(frame)) % 7 != 0, frame["person_id"].iloc[0])
+    frame["note"] = np.where(np.arange(len(frame)) % 3 == 0, "a", "bb")  # an object column with repeats
+
+    def expected(table):
+        return hashlib.sha256(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes()).hexdigest()
+
+    assert frame_sha256(frame) == expected(frame)
+    frame.loc[frame.index[::11], "person_id"] = None  # missing text
+    assert frame_sha256(frame) == expected(frame)
+    assert frame_sha256(frame.iloc[::-1]) != expected(frame)  # the order of the rows counts
