@@ -190,3 +190,37 @@ def test_the_order_of_the_model_groups_in_a_spec_changes_nothing():
     first = RiskModel.from_spec(spec).fit(frame).predict_risk(frame)
     second = RiskModel.from_spec(reordered).fit(frame).predict_risk(frame)
     np.testing.assert_array_equal(first.to_numpy(), second.to_numpy())
+
+
+@pytest.mark.parametrize("cores", ["1", "2", "4"])
+def test_groups_fitted_side_by_side_grow_the_same_trees_as_one_after_the_other(monkeypatch, cores):
+    # OMP_NUM_THREADS is what the library reads as the cores it may use: 2 and 4 fit vo and mbo
+    # side by side (1 and 2 LightGBM threads each), 1 one after the other; a spec that sets
+    # n_jobs is fitted one group after the other on its own threads (the reference here).
+    from vsvrisk.models._threads import side_by_side_threads
+
+    frame = generate(8_000, school_years=[2018], seed=5).frame
+    spec = yaml.safe_load((Path(__file__).resolve().parents[1] / "configs" / "lightgbm.yaml").read_text())
+    spec["params"]["n_estimators"] = 30
+    reference = RiskModel.from_spec({**spec, "params": {**spec["params"], "n_jobs": 1}}).fit(frame)
+    monkeypatch.setenv("OMP_NUM_THREADS", cores)
+    threads = side_by_side_threads("lightgbm", 2, {"deterministic": True, "force_row_wise": True}, set())
+    assert threads == {"1": None, "2": 1, "4": 2}[cores]
+    model = RiskModel.from_spec(spec).fit(frame)
+    assert list(model.selected_features_) == list(spec["features"])  # the spec's order
+    for group in ("vo", "mbo"):
+        learner = model.learner_of(group)
+        trees = learner.booster_.model_to_string().split("\nparameters:")[0]
+        assert trees == reference.learner_of(group).booster_.model_to_string().split("\nparameters:")[0]
+        assert learner.get_params()["n_jobs"] is None  # predictions use every core, as the spec asks
+    np.testing.assert_array_equal(model.predict_risk(frame).to_numpy(), reference.predict_risk(frame).to_numpy())
+
+
+def test_a_spec_that_sets_threads_or_a_logistic_learner_is_fitted_one_group_after_the_other():
+    from vsvrisk.models._threads import side_by_side_threads
+
+    exact = {"deterministic": True, "force_row_wise": True}
+    assert side_by_side_threads("lightgbm", 2, exact, {"num_threads"}) is None
+    assert side_by_side_threads("lightgbm", 1, exact, set()) is None  # one pooled group
+    assert side_by_side_threads("logistic", 2, exact, set()) is None
+    assert side_by_side_threads("lightgbm", 2, {"deterministic": False, "force_row_wise": True}, set()) is None

@@ -1,0 +1,51 @@
+"""How many LightGBM threads each model group gets when the groups are fitted side by side."""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["side_by_side_threads"]
+
+#: LightGBM's names for its number of threads.
+THREAD_PARAMETERS = frozenset({"n_jobs", "num_threads", "nthread", "num_thread", "nthreads"})
+
+
+def available_cores() -> int:
+    """``OMP_NUM_THREADS`` where it is set (joblib's workers set it to their share of the
+    machine), else the cores this process may use."""
+    try:
+        limit = int(os.environ.get("OMP_NUM_THREADS", "").split(",")[0])
+    except ValueError:
+        limit = 0
+    if limit > 0:
+        return limit
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def side_by_side_threads(learner: str, n_groups: int, params: dict, chosen: set) -> int | None:
+    """LightGBM threads per model group when the groups are fitted side by side, or None: one
+    after the other, each on the threads the spec asks for.
+
+    Side by side when the spec leaves LightGBM's threads to the library (``chosen``, the
+    parameters the spec sets, names none), there are two or more groups and at least as many
+    cores (:func:`available_cores`): the cores are shared out, one thread a group on two cores.
+    Only with ``deterministic`` and ``force_row_wise``: LightGBM then grows the same trees on
+    any number of threads (checked at national size and in the tests), so this changes the
+    time, not the model. Why: one model's OpenMP threads on every core fall over when another
+    process competes for them (DESIGN section 13), and a group's own Python work (features,
+    split) overlaps the other group's trees.
+
+    Examples
+    --------
+    >>> params = {"deterministic": True, "force_row_wise": True}
+    >>> side_by_side_threads("lightgbm", 2, params, set()) in (None, *range(1, 1025))
+    True
+    >>> side_by_side_threads("lightgbm", 2, params, {"n_jobs"}) is None  # the spec chose its threads
+    True
+    """
+    if learner != "lightgbm" or n_groups < 2 or chosen & THREAD_PARAMETERS:
+        return None
+    if not (params.get("deterministic") and params.get("force_row_wise")):
+        return None
+    cores = available_cores()
+    return cores // n_groups if cores >= n_groups else None
