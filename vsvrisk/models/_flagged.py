@@ -200,6 +200,7 @@ def _blocks(transformer: ColumnTransformer) -> list[tuple[object, object]]:
 def _lightgbm_classes(learner: LGBMRiskClassifier, X: pd.DataFrame) -> np.ndarray | None:
     """Per row of ``X``, its class under the trees ``learner.predict_proba`` reads: rows of one
     class go the same way at every split. None where the per-tree tables do not cover the model."""
+    # imported here, as in LGBMRiskClassifier: the compiled kernels (numba) load only when used
     from vsvrisk._lgbm.classes import distinct_rows
     from vsvrisk._lgbm.frame import lightgbm_columns
     from vsvrisk._lgbm.predict import TablePredictor
