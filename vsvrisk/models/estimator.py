@@ -405,6 +405,23 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             model = model.estimator.estimator
         return model[-1]
 
+    @property
+    def input_columns_(self) -> list[str]:
+        """The columns of the person-year table that predictions read, in order of first use.
+
+        ``sector`` (it routes each row to its model group, unless pooled) and every column a
+        group's features are made from: a frame to score may leave out any other. Read from the
+        fitted pipelines, so a model pickled before this attribute existed has it too.
+        """
+        check_is_fitted(self, "models_")
+        columns = [] if self.sectors == "pooled" else ["sector"]
+        for group in self.models_:
+            derive = self.feature_pipeline(group)["features"]["derive"]
+            for _, transformer, names in derive.transformers_:
+                if not (isinstance(transformer, str) and transformer == "drop"):
+                    columns.extend(name for name in names if name not in columns)
+        return columns
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True

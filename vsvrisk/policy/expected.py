@@ -7,7 +7,9 @@ registration f (a problem flag among the model's predictors):
     eur_per_person[r, f] = lambda_r x mean over r's pupils without f of ( c(p with f) - c(p without f) )
 
 - ``p with f`` is the model's prediction for the pupil with the flag set, everything else
-  unchanged: one extra ``predict_risk`` per registration, on the pupils without it;
+  unchanged: one extra ``predict_risk`` per registration, on the pupils without it (of a
+  :class:`~vsvrisk.models.RiskModel`, one pupil of each set that the model cannot tell apart
+  once registered, :mod:`vsvrisk.models._flagged`: the same numbers);
 - ``c`` is the pupil's contribution to need under the scenario: ``all``, the probability itself;
   ``top_share``, the probability where it lies above the national cut-off, with the cut-off
   fixed where the allocation put it (one more registered pupil does not move it), so a pupil
@@ -30,6 +32,7 @@ import pandas as pd
 from vsvrisk.allocate.need import parse_scenario, top_share_cut
 from vsvrisk.data.regions import REGION_CODES, regions
 from vsvrisk.exceptions import ConfigError
+from vsvrisk.models._flagged import FlagPredictor
 from vsvrisk.policy.registration import REGISTRATIONS
 
 __all__ = ["expected_registration_gain", "model_registrations"]
@@ -134,13 +137,12 @@ def expected_registration_gain(cohort: pd.DataFrame, model, allocation: pd.DataF
     codes = cohort["region_code"].to_numpy().astype(np.int64)
     counts = np.bincount(codes, minlength=len(REGION_CODES) + 1)[1:]
     tables = []
+    predictor = FlagPredictor(model, cohort)
     for name in names:
         without = ~cohort[name].to_numpy(dtype=bool)
         if not without.any():
             continue
-        registered = cohort.loc[without].copy()
-        registered[name] = True
-        rise = contribution(model.predict_risk(registered).to_numpy()) - base[without]
+        rise = contribution(predictor.predict(name)[1]) - base[without]
         if not np.any(rise):  # the model does not use this registration
             continue
         n_without = np.bincount(codes[without], minlength=len(REGION_CODES) + 1)[1:]
