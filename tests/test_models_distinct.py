@@ -12,7 +12,7 @@ import pytest
 
 from vsvrisk._lgbm import predict as table_predict
 from vsvrisk.models import RiskModel
-from vsvrisk.models import estimator
+from vsvrisk.models import _lgbm_classifier as estimator  # where DISTINCT_ROWS_FROM is read
 from vsvrisk.models.estimator import LGBMRiskClassifier
 
 

@@ -11,7 +11,7 @@ import pytest
 from vsvrisk.allocate import allocate, need_from_predictions
 from vsvrisk.data.codes import PROBLEM_FLAGS
 from vsvrisk.models import RiskModel
-from vsvrisk.models import estimator
+from vsvrisk.models import _lgbm_classifier as estimator  # where DISTINCT_ROWS_FROM is read
 from vsvrisk.models._flagged import FlagPredictor
 from vsvrisk.policy import expected_registration_gain
 
