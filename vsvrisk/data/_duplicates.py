@@ -1,0 +1,126 @@
+"""Which rows repeat a (person_id, school_year) pair: exact, and fast on millions of text ids.
+
+Hashing 3 million text ids is the cost of the rule: pandas' factorize (pyarrow's
+``dictionary_encode`` underneath) takes about 0.7 s a national table. The ids arrive as Arrow
+strings, whose bytes lie in one buffer with an offset per row, so numpy can read them as 64-bit
+words without making a Python string of any of them: each row gets a *fingerprint* of its length
+and its first 32 and last 16 bytes, mixed with the school year. Equal pairs have equal
+fingerprints, so rows whose fingerprint is unique cannot be duplicates; a few rounds of counting
+buckets of fingerprint bits leave the rows that might be, and only those go through the exact
+comparison of the text. A fingerprint that collides costs time, never a wrong answer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+#: Masks that keep the first 0..8 bytes of a little-endian word.
+_BYTE_MASKS = np.array([(1 << (8 * count)) - 1 for count in range(9)], dtype=np.uint64)
+_HEAD_WORDS, _TAIL_BYTES = 4, 16  # the first 32 bytes, and the last 16 of a longer id
+_BUCKET_BITS = 22  # 4 M buckets (32 MB of counts) a round
+_ROUNDS = (0, 22, 42)  # which fingerprint bits each round counts
+_MULTIPLIERS = np.array([0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB, 0xD6E8FEB86659FD93,
+                         0xA0761D6478BD642F, 0xE7037ED1A0B428DB, 0x8EBC6AF09C88C6E3, 0x589965CC75374CC3],
+                        dtype=np.uint64)
+
+
+def _duplicated_within_year(frame: pd.DataFrame) -> np.ndarray:
+    """Rows whose (person_id, school_year) pair occurs more than once; a gap in either is not a pair."""
+    ids, years = frame["person_id"], frame["school_year"]
+    known = (ids.notna() & years.notna()).to_numpy()
+    fingerprints = _text_fingerprints(ids)
+    if fingerprints is None or not pd.api.types.is_integer_dtype(years.dtype):
+        return _duplicated_exactly(ids, years)
+    with np.errstate(over="ignore"):  # the mixing multiplies modulo 2**64 on purpose
+        year = years.to_numpy(dtype=np.int64, na_value=0).view(np.uint64)
+        keys = _mix(fingerprints ^ (year * _MULTIPLIERS[7]))
+    rows = np.flatnonzero(known)
+    keys = keys[rows]
+    for shift in _ROUNDS:  # keep the rows that share a bucket with another row
+        bits = min(_BUCKET_BITS, max(int(2 * len(rows)).bit_length(), 1))
+        bucket = ((keys >> np.uint64(shift)) & np.uint64((1 << bits) - 1)).astype(np.intp)
+        shared = np.bincount(bucket, minlength=1 << bits)[bucket] > 1
+        rows, keys = rows[shared], keys[shared]
+        if not len(rows):
+            break
+    duplicated = np.zeros(len(frame), dtype=bool)
+    if len(rows):  # the candidates, compared by their text
+        duplicated[rows] = _duplicated_exactly(ids.iloc[rows], years.iloc[rows])
+    return duplicated
+
+
+def _duplicated_exactly(ids: pd.Series, years: pd.Series) -> np.ndarray:
+    # Codes of both columns and a count per pair: twice as fast as DataFrame.duplicated on
+    # millions of text ids, which builds a hash table of the pairs.
+    id_codes, _ = pd.factorize(ids)
+    year_codes, _ = pd.factorize(years)
+    known = (id_codes >= 0) & (year_codes >= 0)
+    pair = (id_codes.astype(np.int64) * (int(year_codes.max(initial=0)) + 1) + year_codes)[known]
+    if pair.size and pair.max() < 8 * len(ids):  # a few school years: count by position
+        counts, where = np.bincount(pair), pair
+    else:
+        _, where, counts = np.unique(pair, return_inverse=True, return_counts=True)
+    duplicated = np.zeros(len(ids), dtype=bool)
+    duplicated[known] = counts[where] > 1
+    return duplicated
+
+
+def _text_fingerprints(values: pd.Series) -> np.ndarray | None:
+    """A 64-bit fingerprint of each Arrow-backed text value (equal text, equal value); else None."""
+    dtype = values.dtype
+    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        return None
+    array = pa.array(values.array)
+    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+    if not all(chunk.type in (pa.string(), pa.large_string()) for chunk in chunks):
+        return None  # e.g. string_view: no offsets buffer to read
+    parts = [_chunk_fingerprints(chunk) for chunk in chunks if len(chunk)]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
+
+
+def _chunk_fingerprints(chunk: pa.Array) -> np.ndarray:
+    _, offset_buffer, data_buffer = chunk.buffers()
+    offset_type = np.int64 if chunk.type == pa.large_string() else np.int32
+    offsets = np.frombuffer(offset_buffer, dtype=offset_type)[chunk.offset: chunk.offset + len(chunk) + 1]
+    offsets = offsets.astype(np.int64)
+    first, last = int(offsets[0]), int(offsets[-1])
+    # The bytes of these rows, zero-padded so that every word read below lies inside.
+    padded = np.zeros((last - first) // 8 * 8 + 8 * (_HEAD_WORDS + 3), dtype=np.uint8)
+    if data_buffer is not None and last > first:
+        padded[: last - first] = np.frombuffer(data_buffer, dtype=np.uint8)[first:last]
+    words = padded.view(np.uint64)
+    starts, lengths = offsets[:-1] - first, np.diff(offsets)  # a null row has length 0
+    longest = int(lengths.max(initial=0))
+    with np.errstate(over="ignore"):
+        state = lengths.astype(np.uint64) * _MULTIPLIERS[0]
+        for word in range(min(_HEAD_WORDS, -(-longest // 8))):
+            state = _absorb(state, _word(words, starts, lengths, word), word + 1)
+        if longest > 8 * _HEAD_WORDS:  # long ids: their last bytes too
+            tail = np.minimum(lengths, _TAIL_BYTES)
+            for word in range(_TAIL_BYTES // 8):
+                state = _absorb(state, _word(words, starts + lengths - tail, tail, word), word + 5)
+    return state
+
+
+def _word(words: np.ndarray, starts: np.ndarray, lengths: np.ndarray, index: int) -> np.ndarray:
+    """Bytes 8*index .. 8*index+7 of each row as a little-endian word, zero past its end."""
+    at = starts + 8 * index
+    word, shift = at >> 3, ((at & 7) * 8).astype(np.uint64)
+    # An unaligned read from two aligned words; the second shift in two steps, so that an
+    # aligned read (shift 0) shifts the next word out entirely instead of by 64.
+    low = words[word] >> shift
+    high = (words[word + 1] << (np.uint64(63) - shift)) << np.uint64(1)
+    return (low | high) & _BYTE_MASKS[np.clip(lengths - 8 * index, 0, 8)]
+
+
+def _absorb(state: np.ndarray, word: np.ndarray, round_: int) -> np.ndarray:
+    return _mix(state ^ (word * _MULTIPLIERS[round_ % len(_MULTIPLIERS)]))
+
+
+def _mix(state: np.ndarray) -> np.ndarray:
+    # splitmix64's finaliser: every input bit reaches the low bits that the buckets count.
+    state = (state ^ (state >> np.uint64(30))) * _MULTIPLIERS[1]
+    state = (state ^ (state >> np.uint64(27))) * _MULTIPLIERS[2]
+    return state ^ (state >> np.uint64(31))
