@@ -46,8 +46,7 @@ def isin_check(allowed: Sequence, error: str) -> pa.Check:
     def values_allowed(values: pd.Series) -> pd.Series:
         numbers = _integers(values, fill=low) if whole else None
         if isinstance(values.dtype, pd.CategoricalDtype):
-            known = np.append(values.cat.categories.isin(allowed), True)  # code -1, a gap, passes
-            passed = known[values.cat.codes.to_numpy()]
+            passed = ~_has_code(values, ~values.cat.categories.isin(allowed))  # a gap (code -1) passes
         elif numbers is not None and len(table):
             inside = (numbers >= low) & (numbers < low + len(table))
             passed = inside & table[np.where(inside, numbers - low, 0)]
@@ -62,8 +61,19 @@ def in_sectors(frame: pd.DataFrame, sectors: Sequence[str]) -> np.ndarray:
     """Which rows' sector is one of ``sectors`` (``Series.isin``; a gap is in none)."""
     sector = frame["sector"]
     if isinstance(sector.dtype, pd.CategoricalDtype):
-        return np.append(sector.cat.categories.isin(sectors), False)[sector.cat.codes.to_numpy()]
+        return _has_code(sector, sector.cat.categories.isin(sectors))
     return sector.isin(sectors).to_numpy(dtype=bool)
+
+
+def _has_code(values: pd.Series, chosen: np.ndarray) -> np.ndarray:
+    """Which rows of a category column hold one of the ``chosen`` categories (a mask over them)."""
+    codes = values.cat.codes.to_numpy()
+    if chosen.all():
+        return codes >= 0
+    found = np.zeros(len(codes), dtype=bool)
+    for code in np.flatnonzero(chosen):  # one comparison per code: a few, and cheaper than a lookup
+        found |= codes == code
+    return found
 
 
 def _integers(values: pd.Series, fill: int) -> np.ndarray | None:

@@ -5,9 +5,9 @@ Hashing 3 million text ids is the cost of the rule: pandas' factorize (pyarrow's
 strings, whose bytes lie in one buffer with an offset per row, so numpy can read them as 64-bit
 words without making a Python string of any of them: each row gets a *fingerprint* of its length
 and its first 32 and last 16 bytes, mixed with the school year. Equal pairs have equal
-fingerprints, so rows whose fingerprint is unique cannot be duplicates; a few rounds of counting
-buckets of fingerprint bits leave the rows that might be, and only those go through the exact
-comparison of the text. A fingerprint that collides costs time, never a wrong answer.
+fingerprints, so a row whose fingerprint no other row has cannot be a duplicate; sorting the
+fingerprints finds the rows that might be, and only those go through the exact comparison of
+the text. A fingerprint that collides costs time, never a wrong answer.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ import pyarrow as pa
 #: Masks that keep the first 0..8 bytes of a little-endian word.
 _BYTE_MASKS = np.array([(1 << (8 * count)) - 1 for count in range(9)], dtype=np.uint64)
 _HEAD_WORDS, _TAIL_BYTES = 4, 16  # the first 32 bytes, and the last 16 of a longer id
-_BUCKET_BITS = 22  # 4 M buckets (32 MB of counts) a round
-_ROUNDS = (0, 22, 42)  # which fingerprint bits each round counts
 _MULTIPLIERS = np.array([0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB, 0xD6E8FEB86659FD93,
                          0xA0761D6478BD642F, 0xE7037ED1A0B428DB, 0x8EBC6AF09C88C6E3, 0x589965CC75374CC3],
                         dtype=np.uint64)
@@ -33,20 +31,16 @@ def _duplicated_within_year(frame: pd.DataFrame) -> np.ndarray:
     fingerprints = _text_fingerprints(ids)
     if fingerprints is None or not pd.api.types.is_integer_dtype(years.dtype):
         return _duplicated_exactly(ids, years)
-    with np.errstate(over="ignore"):  # the mixing multiplies modulo 2**64 on purpose
-        year = years.to_numpy(dtype=np.int64, na_value=0).view(np.uint64)
-        keys = _mix(fingerprints ^ (year * _MULTIPLIERS[7]))
     rows = np.flatnonzero(known)
-    keys = keys[rows]
-    for shift in _ROUNDS:  # keep the rows that share a bucket with another row
-        bits = min(_BUCKET_BITS, max(int(2 * len(rows)).bit_length(), 1))
-        bucket = ((keys >> np.uint64(shift)) & np.uint64((1 << bits) - 1)).astype(np.intp)
-        shared = np.bincount(bucket, minlength=1 << bits)[bucket] > 1
-        rows, keys = rows[shared], keys[shared]
-        if not len(rows):
-            break
+    with np.errstate(over="ignore"):  # multiplied modulo 2**64 on purpose
+        year = years.to_numpy(dtype=np.int64, na_value=0).view(np.uint64)
+        keys = (fingerprints ^ (year * _MULTIPLIERS[7]))[rows]
+    ordered = np.sort(keys)  # 0.07 s for 3 M keys, where a hash table of them takes 0.6 s
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
     duplicated = np.zeros(len(frame), dtype=bool)
-    if len(rows):  # the candidates, compared by their text
+    if len(repeated):  # the rows whose fingerprint another row has, compared by their text
+        repeated = np.unique(repeated)
+        rows = rows[repeated[np.minimum(np.searchsorted(repeated, keys), len(repeated) - 1)] == keys]
         duplicated[rows] = _duplicated_exactly(ids.iloc[rows], years.iloc[rows])
     return duplicated
 
@@ -120,7 +114,7 @@ def _absorb(state: np.ndarray, word: np.ndarray, round_: int) -> np.ndarray:
 
 
 def _mix(state: np.ndarray) -> np.ndarray:
-    # splitmix64's finaliser: every input bit reaches the low bits that the buckets count.
+    # splitmix64's finaliser: every input bit reaches every output bit.
     state = (state ^ (state >> np.uint64(30))) * _MULTIPLIERS[1]
     state = (state ^ (state >> np.uint64(27))) * _MULTIPLIERS[2]
     return state ^ (state >> np.uint64(31))

@@ -174,10 +174,11 @@ def _table_rules(upper_age: int) -> list[_Rule]:
     def ages(frame):
         if last.get("frame") is not None and last["frame"]() is frame:
             return last["ages"]
-        known = (frame["birth_date"].notna() & frame["school_year"].notna()).to_numpy()
-        # Gaps (reported already) get harmless stand-ins so the arithmetic stays vectorised.
-        birth = frame["birth_date"].fillna(pd.Timestamp("2000-01-01"))
-        last.update(frame=weakref.ref(frame), ages=(known, _age_values(birth, frame["school_year"].fillna(2000))))
+        birth, year = frame["birth_date"], frame["school_year"]
+        known = (birth.notna() & year.notna()).to_numpy()
+        if not known.all():  # gaps (reported already) get harmless stand-ins: the arithmetic stays vectorised
+            birth, year = birth.fillna(pd.Timestamp("2000-01-01")), year.fillna(2000)
+        last.update(frame=weakref.ref(frame), ages=(known, _age_values(birth, year)))
         return last["ages"]
 
     def not_after_reference(frame):
