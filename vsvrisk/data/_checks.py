@@ -26,7 +26,7 @@ def in_range_check(low: int, high: int, error: str) -> pa.Check:
     def values_in_range(values: pd.Series) -> pd.Series:
         numbers = _integers(values, fill=low)
         if numbers is None:
-            passed = ((values >= low) & (values <= high)).to_numpy(dtype=bool, na_value=True)
+            passed = (((values >= low) & (values <= high)) | values.isna()).to_numpy(dtype=bool, na_value=True)
         else:
             passed = (numbers >= low) & (numbers <= high)
         return pd.Series(passed, index=values.index)

@@ -70,23 +70,31 @@ def _text_fingerprints(values: pd.Series) -> np.ndarray | None:
     chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
     if not all(chunk.type in (pa.string(), pa.large_string()) for chunk in chunks):
         return None  # e.g. string_view: no offsets buffer to read
-    parts = [_chunk_fingerprints(chunk) for chunk in chunks if len(chunk)]
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
+    chunks = [chunk for chunk in chunks if len(chunk)]
+    if not chunks:
+        return np.zeros(0, dtype=np.uint64)
+    offsets = [_offsets(chunk) for chunk in chunks]
+    # Every chunk reads as many words, so that equal text in two chunks is read alike.
+    longest = max(int(np.diff(where).max()) for where in offsets)
+    return np.concatenate([_chunk_fingerprints(chunk, where, longest)
+                           for chunk, where in zip(chunks, offsets, strict=True)])
 
 
-def _chunk_fingerprints(chunk: pa.Array) -> np.ndarray:
-    _, offset_buffer, data_buffer = chunk.buffers()
+def _offsets(chunk: pa.Array) -> np.ndarray:
     offset_type = np.int64 if chunk.type == pa.large_string() else np.int32
-    offsets = np.frombuffer(offset_buffer, dtype=offset_type)[chunk.offset: chunk.offset + len(chunk) + 1]
-    offsets = offsets.astype(np.int64)
+    offsets = np.frombuffer(chunk.buffers()[1], dtype=offset_type)
+    return offsets[chunk.offset: chunk.offset + len(chunk) + 1].astype(np.int64)
+
+
+def _chunk_fingerprints(chunk: pa.Array, offsets: np.ndarray, longest: int) -> np.ndarray:
+    data_buffer = chunk.buffers()[2]
     first, last = int(offsets[0]), int(offsets[-1])
     # The bytes of these rows, zero-padded so that every word read below lies inside.
     padded = np.zeros((last - first) // 8 * 8 + 8 * (_HEAD_WORDS + 3), dtype=np.uint8)
     if data_buffer is not None and last > first:
         padded[: last - first] = np.frombuffer(data_buffer, dtype=np.uint8)[first:last]
     words = padded.view(np.uint64)
-    starts, lengths = offsets[:-1] - first, np.diff(offsets)  # a null row has length 0
-    longest = int(lengths.max(initial=0))
+    starts, lengths = offsets[:-1] - first, np.diff(offsets)
     with np.errstate(over="ignore"):
         state = lengths.astype(np.uint64) * _MULTIPLIERS[0]
         for word in range(min(_HEAD_WORDS, -(-longest // 8))):
