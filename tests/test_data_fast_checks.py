@@ -249,3 +249,10 @@ def test_school_years_are_chosen_as_isin_chooses_them(values, years):
     series = pd.Series(values)
     expected = pd.to_numeric(series, errors="coerce").isin(years).to_numpy()
     assert _in_years(series, years).tolist() == expected.tolist()
+
+
+def test_age_of_a_local_birth_time_counts_birthdays_across_daylight_saving():
+    # 00:30 on 2 October in Amsterdam is summer time; 91 days of 24 hours later it is still
+    # 31 December in winter time, so the one-field shortcut does not apply to local times.
+    births = pd.Series(pd.to_datetime(["2004-10-02 00:30", "2004-10-01 23:30"])).dt.tz_localize("Europe/Amsterdam")
+    assert schema_module._age_values(births, 2018).tolist() == [13, 14]

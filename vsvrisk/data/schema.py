@@ -42,8 +42,10 @@ __all__ = ["age_at_reference_date", "person_year_schema", "validate_person_years
 
 #: The reference date's month and day as one number (1 October -> 1001), for vectorised ages.
 _REFERENCE_MMDD = REFERENCE_MONTH_DAY[0] * 100 + REFERENCE_MONTH_DAY[1]
-#: From the day after the reference date to 1 January (see _age_values).
-_LATE_BIRTHDAYS = pd.Timestamp(2001, 1, 1) - pd.Timestamp(2000, *REFERENCE_MONTH_DAY) - pd.Timedelta(days=1)
+#: From the day after the reference date to 1 January (see _age_values); only without a February
+#: in between, i.e. a reference date from March on, is it the same number of days every year.
+_LATE_BIRTHDAYS = (pd.Timestamp(2001, 1, 1) - pd.Timestamp(2000, *REFERENCE_MONTH_DAY) - pd.Timedelta(days=1)
+                   if REFERENCE_MONTH_DAY >= (3, 1) else None)
 
 
 def age_at_reference_date(birth_date: pd.Series, school_year: pd.Series | int) -> pd.Series:
@@ -88,8 +90,10 @@ def _age_values(birth: pd.Series, year) -> np.ndarray:
     # A birthday after 1 October (2 October .. 31 December) is 91 days or less before 1 January,
     # and no February lies in between: the year of birth + 91 days is the year of birth plus
     # one exactly for them. One calendar field instead of three (0.04 s, not 0.1, on 3 M rows).
-    with contextlib.suppress(OverflowError, pd.errors.OutOfBoundsDatetime):  # within 91 days of the last date
-        return np.asarray(year, dtype="int64") - (birth + _LATE_BIRTHDAYS).dt.year.to_numpy()
+    # Not for local times with daylight saving (a day is not always 24 hours there).
+    if _LATE_BIRTHDAYS is not None and isinstance(birth.dtype, np.dtype):
+        with contextlib.suppress(OverflowError, pd.errors.OutOfBoundsDatetime):  # within 91 days of the last date
+            return np.asarray(year, dtype="int64") - (birth + _LATE_BIRTHDAYS).dt.year.to_numpy()
     # month*100+day against 1001 keeps it vectorised: no per-row date arithmetic.
     month_day = birth.dt.month.to_numpy() * 100 + birth.dt.day.to_numpy()
     return np.asarray(year, dtype="int64") - birth.dt.year.to_numpy() - (month_day > _REFERENCE_MMDD)
