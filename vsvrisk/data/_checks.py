@@ -44,10 +44,10 @@ def isin_check(allowed: Sequence, error: str) -> pa.Check:
         table[np.asarray(allowed, dtype=np.int64) - low] = True
 
     def values_allowed(values: pd.Series) -> pd.Series:
-        numbers = _integers(values, fill=low) if whole else None
+        numbers = _integers(values, fill=low) if len(table) else None
         if isinstance(values.dtype, pd.CategoricalDtype):
             passed = ~_has_code(values, ~values.cat.categories.isin(allowed))  # a gap (code -1) passes
-        elif numbers is not None and len(table):
+        elif numbers is not None:
             inside = (numbers >= low) & (numbers < low + len(table))
             passed = inside & table[np.where(inside, numbers - low, 0)]
         else:

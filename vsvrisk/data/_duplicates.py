@@ -27,11 +27,10 @@ _MULTIPLIERS = np.array([0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB13311
 def _duplicated_within_year(frame: pd.DataFrame) -> np.ndarray:
     """Rows whose (person_id, school_year) pair occurs more than once; a gap in either is not a pair."""
     ids, years = frame["person_id"], frame["school_year"]
-    known = (ids.notna() & years.notna()).to_numpy()
     fingerprints = _text_fingerprints(ids)
     if fingerprints is None or not pd.api.types.is_integer_dtype(years.dtype):
         return _duplicated_exactly(ids, years)
-    rows = np.flatnonzero(known)
+    rows = np.flatnonzero((ids.notna() & years.notna()).to_numpy())
     with np.errstate(over="ignore"):  # multiplied modulo 2**64 on purpose
         year = years.to_numpy(dtype=np.int64, na_value=0).view(np.uint64)
         keys = (fingerprints ^ (year * _MULTIPLIERS[7]))[rows]
