@@ -10,6 +10,7 @@ range, a missing required value, a bad code.
 from __future__ import annotations
 
 import datetime as dt
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -50,8 +51,8 @@ _IDS = st.one_of(
 @settings(max_examples=300, deadline=None)
 @given(pairs=st.lists(st.tuples(_IDS, st.one_of(st.none(), st.sampled_from([2018, 2019, -1, 10**12]))),
                       max_size=40),
-       chunk=st.integers(1, 7))
-def test_duplicates_by_fingerprint_are_the_rows_pandas_calls_duplicated(pairs, chunk):
+       chunk=st.integers(1, 7), block=st.sampled_from([2, 5, 1 << 16]))
+def test_duplicates_by_fingerprint_are_the_rows_pandas_calls_duplicated(pairs, chunk, block):
     ids = [person for person, _ in pairs]
     # Arrow text in several chunks, as a parquet read delivers it (each chunk its own buffers).
     chunks = [pyarrow.array(ids[start:start + chunk], pyarrow.large_string())
@@ -62,7 +63,8 @@ def test_duplicates_by_fingerprint_are_the_rows_pandas_calls_duplicated(pairs, c
     })
     assert frame["person_id"].dtype.storage == "pyarrow"
     expected = _pandas_duplicated(frame["person_id"], frame["school_year"])
-    assert np.array_equal(schema_module._duplicated_within_year(frame), expected)
+    with mock.patch.object(_duplicates, "_BLOCK_ROWS", block):  # rows fingerprinted a block at a time
+        assert np.array_equal(schema_module._duplicated_within_year(frame), expected)
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ import pyarrow as pa
 #: Masks that keep the first 0..8 bytes of a little-endian word.
 _BYTE_MASKS = np.array([(1 << (8 * count)) - 1 for count in range(9)], dtype=np.uint64)
 _HEAD_WORDS, _TAIL_BYTES = 4, 16  # the first 32 bytes, and the last 16 of a longer id
+_BLOCK_ROWS = 1 << 16
 _MULTIPLIERS = np.array([0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB, 0xD6E8FEB86659FD93,
                          0xA0761D6478BD642F, 0xE7037ED1A0B428DB, 0x8EBC6AF09C88C6E3, 0x589965CC75374CC3],
                         dtype=np.uint64)
@@ -94,6 +95,15 @@ def _chunk_fingerprints(chunk: pa.Array, offsets: np.ndarray, longest: int) -> n
         padded[: last - first] = np.frombuffer(data_buffer, dtype=np.uint8)[first:last]
     words = padded.view(np.uint64)
     starts, lengths = offsets[:-1] - first, np.diff(offsets)
+    fingerprints = np.empty(len(chunk), dtype=np.uint64)
+    # In blocks whose temporaries stay in the cache: one chunk of 3 M rows took twice as long.
+    for block in range(0, len(chunk), _BLOCK_ROWS):
+        rows = slice(block, block + _BLOCK_ROWS)
+        fingerprints[rows] = _block_fingerprints(words, starts[rows], lengths[rows], longest)
+    return fingerprints
+
+
+def _block_fingerprints(words: np.ndarray, starts: np.ndarray, lengths: np.ndarray, longest: int) -> np.ndarray:
     with np.errstate(over="ignore"):
         state = lengths.astype(np.uint64) * _MULTIPLIERS[0]
         for word in range(min(_HEAD_WORDS, -(-longest // 8))):
