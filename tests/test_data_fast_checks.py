@@ -97,6 +97,18 @@ def test_equal_text_has_equal_fingerprints_whatever_its_buffers(text, start):
     assert len(set(short.values())) == len(short)
 
 
+@pytest.mark.parametrize(
+    "dtype",
+    [pd.StringDtype("python"), pd.ArrowDtype(pyarrow.string_view()), object],
+    ids=["text held as Python strings", "Arrow string views", "Python objects"],
+)
+def test_text_without_arrow_offsets_has_no_fingerprint_and_is_compared_plainly(dtype):
+    ids = pd.Series(["a", "b", "a", None], dtype=dtype)
+    assert _duplicates._text_fingerprints(ids) is None
+    found = _duplicates._duplicated_within_year(pd.DataFrame({"person_id": ids, "school_year": [2018] * 4}))
+    assert found.tolist() == [True, False, True, False]
+
+
 def test_a_national_size_id_column_is_checked_by_fingerprint():
     # 200,000 ids in the national format with three duplicates planted; nothing slow needed.
     ids = pd.Series([f"2018-{n:08d}" for n in range(200_000)], dtype="string")

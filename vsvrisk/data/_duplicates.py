@@ -93,7 +93,7 @@ def _chunk_fingerprints(chunk: pa.Array, offsets: np.ndarray, longest: int) -> n
     padded = np.zeros((last - first) // 8 * 8 + 8 * (_HEAD_WORDS + 3), dtype=np.uint8)
     if data_buffer is not None and last > first:
         padded[: last - first] = np.frombuffer(data_buffer, dtype=np.uint8)[first:last]
-    words = padded.view(np.uint64)
+    words = padded.view("<u8")  # little-endian on any machine: the masks keep a word's first bytes
     starts, lengths = offsets[:-1] - first, np.diff(offsets)
     fingerprints = np.empty(len(chunk), dtype=np.uint64)
     # In blocks whose temporaries stay in the cache: one chunk of 3 M rows took twice as long.
