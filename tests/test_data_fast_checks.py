@@ -140,7 +140,8 @@ def test_range_check_fails_the_rows_pandera_in_range_fails(values, dtype):
 @settings(max_examples=200, deadline=None)
 @given(values=st.lists(st.one_of(st.none(), st.sampled_from(["vo", "mbo", "vavo", "hbo", "Vo"])), min_size=1,
                        max_size=30),
-       categories=st.sampled_from([None, ["vo", "mbo", "vavo"], ["vo", "mbo", "vavo", "hbo", "Vo"], ["hbo"]]))
+       categories=st.sampled_from([None, ["vo", "mbo", "vavo"], ["vo", "mbo", "vavo", "hbo", "Vo"], ["hbo"],
+                                   ["vo", "hbo", "Vo", *(f"x{n}" for n in range(12))]]))
 def test_code_check_fails_the_rows_pandera_isin_fails(values, categories):
     # Categories of the code book, more than the code book (a frame checked with the schema
     # directly), or text (object dtype).

@@ -3,9 +3,9 @@
 pandera's built-in ``in_range`` and ``isin`` first drop the gaps of a nullable column (a copy of
 the column) and test a category column through ``Categorical.isin``: together about 0.5 s of a
 national table's validation. These checks answer the same question from the values the column
-already holds (the integers, or a category's codes, looked up in a table of the allowed ones),
-count a gap as passing as pandera's ``ignore_na`` does, and carry the same statistics,
-so that the schema still says what it checks. A column of another dtype (a frame someone checks
+already holds (integers looked up in a table of the allowed ones, a category's codes compared
+with the allowed codes), count a gap as passing as pandera's ``ignore_na`` does, and carry the
+same statistics, so that the schema still says what it checks. A column of another dtype (a frame someone checks
 with the schema directly) gets the plain pandas expression.
 """
 
@@ -70,8 +70,11 @@ def _has_code(values: pd.Series, chosen: np.ndarray) -> np.ndarray:
     codes = values.cat.codes.to_numpy()
     if chosen.all():
         return codes >= 0
+    picked = np.flatnonzero(chosen)
+    if len(picked) > 8:  # many (a frame checked with the schema directly): a lookup by code
+        return np.append(chosen, False)[codes]
     found = np.zeros(len(codes), dtype=bool)
-    for code in np.flatnonzero(chosen):  # one comparison per code: a few, and cheaper than a lookup
+    for code in picked:  # one comparison per code: a few, and cheaper than a lookup
         found |= codes == code
     return found
 
