@@ -16,6 +16,7 @@ import io
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
@@ -93,8 +94,9 @@ def read_person_years(
     if years is not None and "school_year" in frame:
         # Also after a filtered parquet read (cheap): a csv's cells are text until validation,
         # and a parquet file whose school_year the filter cannot read was read whole.
-        keep = pd.to_numeric(frame["school_year"], errors="coerce").isin(years).to_numpy()
-        frame = frame[keep].reset_index(drop=True)
+        keep = _in_years(frame["school_year"], years)
+        if not keep.all():
+            frame = frame[keep].reset_index(drop=True)
         if len(frame) == 0:
             raise SchemaError(f"{path.name}: no rows of school year {', '.join(map(str, years))}: "
                               "pass a file with that cohort")
@@ -195,6 +197,14 @@ def _read_parquet(path: Path, school_years: list[int] | None = None) -> pd.DataF
     except (pa.ArrowException, OSError, ValueError) as error:
         reason = _first_line(error).rstrip(".")
         raise DataFileError(f"{path} cannot be read as parquet ({reason}): re-export it") from None
+
+
+def _in_years(school_year: pd.Series, years: list[int]) -> np.ndarray:
+    """Which rows are of these school years (text that is not a number is in none)."""
+    if school_year.dtype == np.int64:  # read typed: a comparison a year, not isin's sort (0.07 s)
+        values = school_year.to_numpy()
+        return np.logical_or.reduce([values == year for year in years]) if years else np.zeros(len(values), bool)
+    return pd.to_numeric(school_year, errors="coerce").isin(years).to_numpy()
 
 
 def _read_csv(path: Path) -> tuple[pd.DataFrame, CsvDialect]:

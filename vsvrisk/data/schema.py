@@ -11,6 +11,7 @@ rows (1-based, as a person counts data rows) and the fix.
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +31,9 @@ from vsvrisk.data.codes import (
     REQUIRED_COLUMNS,
     SECTOR_COLUMNS,
 )
+from vsvrisk.data._checks import in_range_check, in_sectors, isin_check
 from vsvrisk.data._convert import _CATEGORY_DTYPES, _convert
+from vsvrisk.data._duplicates import _duplicated_within_year
 from vsvrisk.data._messages import _MAX_EXAMPLES, _found, _message, _quoted
 from vsvrisk.data.regions import REGION_CODES
 from vsvrisk.exceptions import ConfigError, SchemaError
@@ -39,6 +42,10 @@ __all__ = ["age_at_reference_date", "person_year_schema", "validate_person_years
 
 #: The reference date's month and day as one number (1 October -> 1001), for vectorised ages.
 _REFERENCE_MMDD = REFERENCE_MONTH_DAY[0] * 100 + REFERENCE_MONTH_DAY[1]
+#: From the day after the reference date to 1 January (see _age_values); only without a February
+#: in between, i.e. a reference date from March on, is it the same number of days every year.
+_LATE_BIRTHDAYS = (pd.Timestamp(2001, 1, 1) - pd.Timestamp(2000, *REFERENCE_MONTH_DAY) - pd.Timedelta(days=1)
+                   if REFERENCE_MONTH_DAY >= (3, 1) else None)
 
 
 def age_at_reference_date(birth_date: pd.Series, school_year: pd.Series | int) -> pd.Series:
@@ -80,6 +87,13 @@ def age_at_reference_date(birth_date: pd.Series, school_year: pd.Series | int) -
 
 
 def _age_values(birth: pd.Series, year) -> np.ndarray:
+    # A birthday after 1 October (2 October .. 31 December) is 91 days or less before 1 January,
+    # and no February lies in between: the year of birth + 91 days is the year of birth plus
+    # one exactly for them. One calendar field instead of three (0.04 s, not 0.1, on 3 M rows).
+    # Not for local times with daylight saving (a day is not always 24 hours there).
+    if _LATE_BIRTHDAYS is not None and isinstance(birth.dtype, np.dtype):
+        with contextlib.suppress(OverflowError, pd.errors.OutOfBoundsDatetime):  # within 91 days of the last date
+            return np.asarray(year, dtype="int64") - (birth + _LATE_BIRTHDAYS).dt.year.to_numpy()
     # month*100+day against 1001 keeps it vectorised: no per-row date arithmetic.
     month_day = birth.dt.month.to_numpy() * 100 + birth.dt.day.to_numpy()
     return np.asarray(year, dtype="int64") - birth.dt.year.to_numpy() - (month_day > _REFERENCE_MMDD)
@@ -115,17 +129,17 @@ def _column_rules() -> list[_Rule]:
     }
     rules = [
         _Rule(name, f"values must be between {low} and {high}{empty}", fix,
-              pa.Check.in_range(low, high, error=f"{name}: range", n_failure_cases=_MAX_EXAMPLES))
+              in_range_check(low, high, error=f"{name}: range"))
         for name, (low, high, empty, fix) in ranges.items()
     ]
     rules.append(_Rule("region_code", f"values must be one of today's region codes 1..{len(REGION_CODES)}",
                        "use today's regions (vsvrisk.data.regions()); map older codes onto them",
-                       pa.Check.isin(REGION_CODES, error="region_code: known", n_failure_cases=_MAX_EXAMPLES)))
+                       isin_check(REGION_CODES, error="region_code: known")))
     # Unknown codes are caught while converting to the fixed categories; these checks keep the
     # schema complete for anyone who validates an in-memory frame with it directly.
     rules += [
         _Rule(name, f"values must be one of {', '.join(codes)}", "use the code book's codes",
-              pa.Check.isin(codes, error=f"{name}: codes", n_failure_cases=_MAX_EXAMPLES))
+              isin_check(codes, error=f"{name}: codes"))
         for name, codes in CATEGORICAL_CODES.items()
     ]
     return rules
@@ -144,10 +158,11 @@ def _table_rules(upper_age: int) -> list[_Rule]:
     for column, sectors in SECTOR_COLUMNS.items():
         # A row whose sector is unknown has been reported already: neither rule applies to it.
         def filled_inside(frame, column=column, sectors=sectors):
-            return ~(frame["sector"].isin(sectors) & frame[column].isna())
+            return pd.Series(~(in_sectors(frame, sectors) & frame[column].isna().to_numpy()), index=frame.index)
 
         def empty_outside(frame, column=column, sectors=sectors):
-            return ~(frame["sector"].notna() & ~frame["sector"].isin(sectors) & frame[column].notna())
+            outside = frame["sector"].notna().to_numpy() & ~in_sectors(frame, sectors)
+            return pd.Series(~(outside & frame[column].notna().to_numpy()), index=frame.index)
 
         where = " or ".join(sectors)
         rules += [
@@ -163,10 +178,11 @@ def _table_rules(upper_age: int) -> list[_Rule]:
     def ages(frame):
         if last.get("frame") is not None and last["frame"]() is frame:
             return last["ages"]
-        known = (frame["birth_date"].notna() & frame["school_year"].notna()).to_numpy()
-        # Gaps (reported already) get harmless stand-ins so the arithmetic stays vectorised.
-        birth = frame["birth_date"].fillna(pd.Timestamp("2000-01-01"))
-        last.update(frame=weakref.ref(frame), ages=(known, _age_values(birth, frame["school_year"].fillna(2000))))
+        birth, year = frame["birth_date"], frame["school_year"]
+        known = (birth.notna() & year.notna()).to_numpy()
+        if not known.all():  # gaps (reported already) get harmless stand-ins: the arithmetic stays vectorised
+            birth, year = birth.fillna(pd.Timestamp("2000-01-01")), year.fillna(2000)
+        last.update(frame=weakref.ref(frame), ages=(known, _age_values(birth, year)))
         return last["ages"]
 
     def not_after_reference(frame):
@@ -193,23 +209,6 @@ def _table_rules(upper_age: int) -> list[_Rule]:
               "keep one row per person per school year (other school years may repeat the person)",
               _frame_check("person_id: unique", unique_within_year), wide=True, describe=_duplicates),
     ]
-
-
-def _duplicated_within_year(frame: pd.DataFrame) -> np.ndarray:
-    """Rows whose (person_id, school_year) pair occurs more than once; a gap in either is not a pair."""
-    # Codes of both columns and a count per pair: twice as fast as DataFrame.duplicated on
-    # millions of text ids, which builds a hash table of the pairs.
-    ids, _ = pd.factorize(frame["person_id"])
-    years, _ = pd.factorize(frame["school_year"])
-    known = (ids >= 0) & (years >= 0)
-    pair = (ids.astype(np.int64) * (int(years.max(initial=0)) + 1) + years)[known]
-    if pair.size and pair.max() < 8 * len(frame):  # a few school years: count by position
-        counts, where = np.bincount(pair), pair
-    else:
-        _, where, counts = np.unique(pair, return_inverse=True, return_counts=True)
-    duplicated = np.zeros(len(frame), dtype=bool)
-    duplicated[known] = counts[where] > 1
-    return duplicated
 
 
 @lru_cache(maxsize=8)
@@ -329,7 +328,8 @@ def validate_person_years(
 
     converted, unreadable, problems = _convert(frame.reset_index(drop=True))
     try:
-        schema.validate(converted, lazy=True)
+        # In place: nothing is coerced, so pandera's copy of 3 M rows (0.8 s) would buy nothing.
+        schema.validate(converted, lazy=True, inplace=True)
     except SchemaErrors as errors:
         problems += _explain(errors.failure_cases, converted, rules, unreadable)
     if problems:
