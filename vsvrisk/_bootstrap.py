@@ -151,15 +151,21 @@ def group_sums(codes: np.ndarray, weights: np.ndarray, values: np.ndarray, start
     return out
 
 
-def cumulative_sorted(weights: np.ndarray, order: np.ndarray, sorted_weights: np.ndarray,
-                      cumulative: np.ndarray) -> None:
-    """``sorted_weights = weights[order]`` and ``cumulative`` its running total.
+def sorted_prefix(weights: np.ndarray, order: np.ndarray, target: float, sorted_weights: np.ndarray) -> tuple[int, int]:
+    """Walk the persons in ``order`` until their weights reach ``target``.
 
-    The total is kept in an integer and stored as a double: exact below 2**53, and a float
-    array is what the binary search of the cut-off compares with a float target without
-    converting the whole array first (3 ms a replicate at 1.5 M persons).
+    Fills ``sorted_weights[k] = weights[order[k]]`` for ``k`` up to the crossing person, the
+    first whose running total is at least ``target`` (the last person if none is), and returns
+    that ``k`` and the running total there. Only the top of the order is read: for a top share
+    of 40% about 40% of the persons, where a running total of every person would read them all
+    and write eight bytes each (the total is whole and exact, as a float it was exact below 2**53).
     """
-    _cumulative_sorted(weights, order, sorted_weights, cumulative)
+    return _sorted_prefix(weights, order, float(target), sorted_weights)
+
+
+def fill_sorted(weights: np.ndarray, order: np.ndarray, sorted_weights: np.ndarray, start: int, stop: int) -> None:
+    """``sorted_weights[k] = weights[order[k]]`` for ``k`` in ``start:stop``."""
+    _fill_sorted(weights, order, sorted_weights, start, stop)
 
 
 @njit(**_JIT)
@@ -218,10 +224,18 @@ def _group_sums(codes, weights, values, start, stop, out):  # pragma: no cover -
 
 
 @njit(**_JIT)
-def _cumulative_sorted(weights, order, sorted_weights, cumulative):  # pragma: no cover - compiled
+def _sorted_prefix(weights, order, target, sorted_weights):  # pragma: no cover - compiled
     total = 0
-    for i in range(order.size):
-        w = weights[order[i]]
-        sorted_weights[i] = w
+    for k in range(order.size):
+        w = weights[order[k]]
+        sorted_weights[k] = w
         total += w
-        cumulative[i] = total
+        if np.float64(total) >= target:
+            return k, total
+    return order.size - 1, total
+
+
+@njit(**_JIT)
+def _fill_sorted(weights, order, sorted_weights, start, stop):  # pragma: no cover - compiled
+    for k in range(start, stop):
+        sorted_weights[k] = weights[order[k]]

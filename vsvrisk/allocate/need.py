@@ -23,6 +23,7 @@ __all__ = [
     "need_from_predictions",
     "top_share_weights",
     "top_share_cut",
+    "top_share_target",
 ]
 
 N_REGIONS = len(REGION_CODES)
@@ -71,6 +72,22 @@ def top_share_weights(probabilities_sorted: np.ndarray, weights_sorted: np.ndarr
     return counted
 
 
+def top_share_target(total: float, top_share: float) -> float:
+    """The weight the top share holds: ``top_share`` of ``total``, a whole number where it is one
+    up to rounding (weights are whole numbers: 1, or Poisson counts, so 0.4 x 15 =
+    6.000000000000001 means six persons, not six and a sliver of a seventh).
+
+    Examples
+    --------
+    >>> top_share_target(15.0, 0.4), top_share_target(10.0, 0.25)
+    (6.0, 2.5)
+    """
+    target = top_share * total
+    if abs(target - round(target)) <= 1e-9 * max(1.0, target):
+        target = float(round(target))
+    return target
+
+
 def top_share_cut(negated_sorted: np.ndarray, cumulative: np.ndarray,
                   top_share: float) -> tuple[int, int, float]:
     """Where the top share ends: persons ``[0, first)`` count wholly, ``[first, last)`` (the tie
@@ -80,12 +97,7 @@ def top_share_cut(negated_sorted: np.ndarray, cumulative: np.ndarray,
     non-decreasing and binary search works on it; the bootstrap computes it once), and
     ``cumulative`` the running total of the weights in that order.
     """
-    total = float(cumulative[-1]) if len(cumulative) else 0.0
-    target = top_share * total
-    if abs(target - round(target)) <= 1e-9 * max(1.0, target):
-        # Weights are whole numbers (1, or Poisson counts): 0.4 * 15 = 6.000000000000001 means
-        # six persons, not six and a sliver of a seventh.
-        target = float(round(target))
+    target = top_share_target(float(cumulative[-1]) if len(cumulative) else 0.0, top_share)
     if target <= 0:
         return 0, 0, 0.0
     # The person whose weight crosses the target fixes the cut-off probability.

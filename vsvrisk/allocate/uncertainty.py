@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from vsvrisk import _bootstrap
-from vsvrisk.allocate.need import N_REGIONS, Scenario, parse_scenario, top_share_cut
+from vsvrisk.allocate.need import N_REGIONS, Scenario, parse_scenario, top_share_target
 from vsvrisk.allocate.rules import (
     TOLERANCE_EUR,
     AllocationRules,
@@ -92,8 +92,7 @@ class _Aggregator:
         n = self.codes.size
         work = {"need": np.empty(N_REGIONS + 1), "part": np.empty(N_REGIONS + 1)}
         if self.scenario != "all":
-            work.update(weights=np.empty(n, dtype=np.uint8), sorted=np.empty(n, dtype=np.uint8),
-                        cumulative=np.empty(n))
+            work.update(weights=np.empty(n, dtype=np.uint8), sorted=np.empty(n, dtype=np.uint8))
         return work
 
     def replicate(self, stream: np.random.Generator, work: dict) -> np.ndarray:
@@ -113,17 +112,28 @@ class _Aggregator:
                 need += _bootstrap.group_sums(self.codes, weights, self.probabilities, start,
                                               min(start + _bootstrap.CHUNK, n), part)
             return need[1:]
-        work = {"sorted": np.empty(n, dtype=weights.dtype), "cumulative": np.empty(n),
-                "part": np.empty(N_REGIONS + 1)}
+        work = {"sorted": np.empty(n, dtype=weights.dtype), "part": np.empty(N_REGIONS + 1)}
         return self._top_share(weights, work)
 
     def _top_share(self, weights: np.ndarray, work: dict) -> np.ndarray:
-        sorted_weights, cumulative, part = work["sorted"], work["cumulative"], work["part"]
-        _bootstrap.cumulative_sorted(weights, self.order, sorted_weights, cumulative)
-        first, last, fraction = top_share_cut(self.negated_sorted, cumulative,
-                                              self.scenario.top_share)
+        # top_share_cut on the running total of the sorted weights, reading only the top of the
+        # order: the persons up to the crossing one, then its tie block (the same cut, so the
+        # same doubles, as the running total of every person would give).
+        sorted_weights, part = work["sorted"], work["part"]
+        need = np.zeros(N_REGIONS + 1)
+        target = top_share_target(float(weights.sum(dtype=np.int64)), self.scenario.top_share)
+        if target <= 0 or weights.size == 0:
+            return need[1:]
+        crossing, reached = _bootstrap.sorted_prefix(weights, self.order, target, sorted_weights)
+        tie = self.negated_sorted[crossing]
+        first = int(np.searchsorted(self.negated_sorted, tie, side="left"))
+        last = int(np.searchsorted(self.negated_sorted, tie, side="right"))
+        _bootstrap.fill_sorted(weights, self.order, sorted_weights, crossing + 1, last)
+        above = reached - int(sorted_weights[first:crossing + 1].sum(dtype=np.int64))
+        at_cutoff = int(sorted_weights[first:last].sum(dtype=np.int64))
+        fraction = (target - above) / at_cutoff if at_cutoff > 0 else 0.0
         codes, values = self.sorted_codes, self.sorted_probabilities
-        need = _bootstrap.group_sums(codes, sorted_weights, values, 0, first, np.empty(N_REGIONS + 1))
+        need = _bootstrap.group_sums(codes, sorted_weights, values, 0, first, need)
         if last > first and fraction > 0:  # the tie at the cut-off counts in part
             need += fraction * _bootstrap.group_sums(codes, sorted_weights, values, first, last, part)
         return need[1:]
