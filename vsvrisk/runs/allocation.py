@@ -9,6 +9,8 @@ asks for them, model refits on bootstrap samples of the training cohort.
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -123,6 +125,21 @@ def _registration_watch(model, cohort: pd.DataFrame, p: np.ndarray, allocation: 
                          "eur_per_pp": round(float(r.eur_per_pp), 2)} for r in top.itertuples()]}
 
 
+def _on_a_thread(function, *args, **kwargs) -> Future:
+    """``function(*args, **kwargs)`` on a thread of its own; ``.result()`` gives what it returned
+    or raises what it raised. A daemon thread: a run that stops on an error does not wait for it."""
+    future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(function(*args, **kwargs))
+        except BaseException as error:  # handed to the caller's .result()
+            future.set_exception(error)
+
+    threading.Thread(target=run, name=f"vsvrisk-{function.__name__}", daemon=True).start()
+    return future
+
+
 def _refit_need(spec, train: pd.DataFrame, rows: np.ndarray, random_state: int, cohort: pd.DataFrame,
                 scenario) -> np.ndarray:
     """Need per region from the model refitted on the training rows ``rows`` (a bootstrap sample)."""
@@ -228,6 +245,7 @@ def allocate_run(
     previous = read_previous_allocation(settings.previous) if settings.previous is not None else None
 
     counts, replicates, model_replicates, warnings, drift, drivers, watch = None, None, None, [], [], None, None
+    pending = None  # the bootstrap's replicates, drawn while the steps after the scoring run
     story = {"model": None, "rules": describe_rules(settings, dampening=settings.dampening, need_table=need)}
     # How each csv input was written (a need table from Dutch Excel: ';', decimal comma).
     dialects = {"previous": previous.attrs.get("csv_dialect") if previous is not None else None}
@@ -243,16 +261,18 @@ def allocate_run(
         step("scoring the cohort")
         model_ref, cohort_digest = model_uri or run_id, _memo.digest(cohort)  # a digest only in the demo
         p = _memo.predicted_risk(model_ref, model, cohort, cohort_digest)
+        if settings.n_bootstrap > 0:
+            # The replicates need only the risks and the regions: they are drawn on threads of
+            # their own while the next steps run (much of those is Python on one core). Their
+            # numbers do not depend on the threads (bootstrap_need).
+            pending = _on_a_thread(bootstrap_need, cohort["region_code"].to_numpy(), p, settings.n_bootstrap,
+                                   seed=settings.seed, scenario=settings.scenario)
         step("checking drift against the training cohort")
         warnings, drift = _drift_warnings(train, cohort)
         step("explaining the regional differences (SHAP)")
         drivers = _regional_drivers(model, cohort, settings.disclosure_threshold, model_ref, cohort_digest)
         table = need_from_predictions(cohort.assign(p=p), "p", settings.scenario)
         need_per_region, counts = table["need"], table["n_persons"]
-        if settings.n_bootstrap > 0:
-            step(f"bootstrap over persons ({settings.n_bootstrap} replicates)")
-            replicates = bootstrap_need(cohort["region_code"].to_numpy(), p, settings.n_bootstrap,
-                                        seed=settings.seed, scenario=settings.scenario)
         if settings.n_model_refits > 0:
             if train is None:
                 raise ConfigError("n_model_refits needs the model's training data, which is not found: set it to 0")
@@ -265,6 +285,9 @@ def allocate_run(
     if run_id is not None:
         step("euros per additional registered pupil (the risk to watch)")
         watch = _registration_watch(model, cohort, p, allocation, settings)
+    if pending is not None:
+        step(f"bootstrap over persons ({settings.n_bootstrap} replicates)")
+        replicates = pending.result()
     if counts is not None:
         allocation.insert(allocation.columns.get_loc("need"), "n_persons", counts.to_numpy())
     interval_options = {"level": settings.interval_level, "threshold_pct": settings.change_threshold_pct}
