@@ -76,12 +76,12 @@ def test_the_allocations_background_bootstrap_gives_its_result_or_its_error_and_
 
     from vsvrisk.allocate import bootstrap_need
     from vsvrisk.exceptions import AllocationError
-    from vsvrisk.runs.allocation import _on_a_thread
+    from vsvrisk.runs._background import on_a_thread
 
     rng = np.random.default_rng(0)
     codes, p = rng.integers(1, 41, 5_000), rng.uniform(0, 0.2, 5_000)
-    pending = _on_a_thread(bootstrap_need, codes, p, 20, seed=3, scenario={"top_share": 0.4})
+    pending = on_a_thread(bootstrap_need, codes, p, 20, seed=3, scenario={"top_share": 0.4})
     np.testing.assert_array_equal(pending.result(), bootstrap_need(codes, p, 20, seed=3, scenario={"top_share": 0.4}))
     with pytest.raises(AllocationError, match="n_replicates"):
-        _on_a_thread(bootstrap_need, codes, p, 0, seed=3).result()
+        on_a_thread(bootstrap_need, codes, p, 0, seed=3).result()
     assert all(thread.daemon for thread in threading.enumerate() if thread.name.startswith("vsvrisk-"))

@@ -9,8 +9,6 @@ asks for them, model refits on bootstrap samples of the training cohort.
 from __future__ import annotations
 
 import os
-import threading
-from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +17,7 @@ import numpy as np
 from vsvrisk._atomic import refuse_existing
 from vsvrisk.exceptions import ConfigError
 from vsvrisk.runs import _memo
+from vsvrisk.runs._background import on_a_thread
 from vsvrisk.runs._need_source import check_need_source
 
 if TYPE_CHECKING:  # pandas is imported when a run needs it: bad options are refused at once
@@ -123,21 +122,6 @@ def _registration_watch(model, cohort: pd.DataFrame, p: np.ndarray, allocation: 
             "regions": [{"region_code": int(r.region_code), "region_name": str(r.region_name),
                          "registration": r.registration, "eur_per_person": round(float(r.eur_per_person), 2),
                          "eur_per_pp": round(float(r.eur_per_pp), 2)} for r in top.itertuples()]}
-
-
-def _on_a_thread(function, *args, **kwargs) -> Future:
-    """``function(*args, **kwargs)`` on a thread of its own; ``.result()`` gives what it returned
-    or raises what it raised. A daemon thread: a run that stops on an error does not wait for it."""
-    future = Future()
-
-    def run() -> None:
-        try:
-            future.set_result(function(*args, **kwargs))
-        except BaseException as error:  # handed to the caller's .result()
-            future.set_exception(error)
-
-    threading.Thread(target=run, name=f"vsvrisk-{function.__name__}", daemon=True).start()
-    return future
 
 
 def _refit_need(spec, train: pd.DataFrame, rows: np.ndarray, random_state: int, cohort: pd.DataFrame,
@@ -265,8 +249,8 @@ def allocate_run(
             # The replicates need only the risks and the regions: they are drawn on threads of
             # their own while the next steps run (much of those is Python on one core). Their
             # numbers do not depend on the threads (bootstrap_need).
-            pending = _on_a_thread(bootstrap_need, cohort["region_code"].to_numpy(), p, settings.n_bootstrap,
-                                   seed=settings.seed, scenario=settings.scenario)
+            pending = on_a_thread(bootstrap_need, cohort["region_code"].to_numpy(), p, settings.n_bootstrap,
+                                  seed=settings.seed, scenario=settings.scenario)
         step("checking drift against the training cohort")
         warnings, drift = _drift_warnings(train, cohort)
         step("explaining the regional differences (SHAP)")
