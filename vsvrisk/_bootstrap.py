@@ -205,12 +205,16 @@ def _poisson_counts(words, thresholds, out):  # pragma: no cover - compiled
 
 @njit(**_JIT)
 def _poisson_sums(words, thresholds, codes, columns, out):  # pragma: no cover - compiled
-    # ``columns`` and ``out`` are tuples: their length is part of the compiled type, so the loop
-    # over columns is unrolled (a loop over the columns of a 2-d array measured 1.7x slower).
+    # The weights first (the vectorised counts), then the sums: 15% faster than one pass that
+    # draws each weight where it is added. ``columns`` and ``out`` are tuples: their length is
+    # part of the compiled type, so the loop over columns is unrolled (a loop over the columns
+    # of a 2-d array measured 1.7x slower).
+    weights = np.empty(codes.size, dtype=np.uint8)
+    _poisson_counts(words, thresholds, weights)
     for j in range(len(out)):
         out[j][:] = 0.0
     for i in range(codes.size):
-        weight = np.float64(_poisson(_uniform(words, i), thresholds))
+        weight = np.float64(weights[i])
         g = codes[i]
         for j in range(len(columns)):
             out[j][g] += weight * columns[j][i]
