@@ -86,7 +86,11 @@ class ModelSpec(StrictModel):
         default_factory=dict, description="Logistic: reference level per categorical feature."
     )
     params: dict[str, Any] = Field(
-        default_factory=dict, description="Hyper-parameters passed to the learner (LGBMClassifier or LogisticRegression)."
+        default_factory=dict,
+        description="Hyper-parameters passed to the learner (LGBMClassifier or LogisticRegression). LightGBM's "
+                    "threads: without n_jobs the model groups are fitted side by side, the cores shared out "
+                    "(one thread a group on two cores; the same trees); with n_jobs, one group after the other "
+                    "on that many threads.",
     )
     calibration: Literal["none", "sigmoid", "isotonic"] = Field(
         "none", description="Recalibrate on a held-out split (CalibratedClassifierCV on a frozen model)."
