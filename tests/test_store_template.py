@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import mlflow
 import pandas as pd
@@ -61,3 +62,35 @@ def test_without_a_writable_cache_mlflow_sets_the_store_up_itself(tmp_path, monk
     assert not (tmp_path / "store" / "mlflow.db").exists()
     _use_store(tmp_path / "store", monkeypatch)
     assert _revision(tmp_path / "store" / "mlflow.db") == _get_latest_schema_revision()
+
+
+def test_a_reader_never_sees_half_a_store(tmp_path, monkeypatch):
+    # The copy is written beside the store and moved into place: while its bytes are written the
+    # store's own path does not exist, and a copy that fails midway leaves nothing behind
+    # (test_faults once read a half-copied store: "database disk image is malformed").
+    import shutil
+
+    monkeypatch.setenv("VSVRISK_CACHE_DIR", str(tmp_path / "cache"))
+    copy, half_written = shutil.copyfile, []
+
+    def half_then_full(source, destination):
+        with open(destination, "wb") as target:
+            target.write(Path(source).read_bytes()[:100])
+        half_written.append(database.exists())  # what a reader would find now
+        return copy(source, destination)
+
+    database = tmp_path / "store" / "mlflow.db"
+    _ = copy_empty_store(tmp_path / "warm" / "mlflow.db")  # the cached template exists from here on
+    monkeypatch.setattr(shutil, "copyfile", half_then_full)
+    assert copy_empty_store(database) is True
+    assert half_written == [False] and _revision(database) == _get_latest_schema_revision()
+
+    def broken(source, destination):
+        with open(destination, "wb") as target:
+            target.write(Path(source).read_bytes()[:100])
+        raise OSError("disk full")
+
+    monkeypatch.setattr(shutil, "copyfile", broken)
+    database = tmp_path / "other" / "mlflow.db"
+    assert copy_empty_store(database) is False
+    assert list(database.parent.iterdir()) == []

@@ -73,12 +73,16 @@ def copy_empty_store(database: Path) -> bool:
     """
     if database.exists() and database.stat().st_size > 0:
         return False
+    # Copied beside it and moved into place: a reader that does not take the lock (the MLflow UI,
+    # sqlite3) sees no store or a whole one, never half a file ("database disk image is malformed").
+    copying = database.with_name(f".{database.name}.{os.getpid()}.copy")
     try:
         template = _template()
         database.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(template, database)
+        shutil.copyfile(template, copying)
+        os.replace(copying, database)
     except Exception as error:  # noqa: BLE001 - only a speed-up: MLflow builds the store itself
         _log.debug("no empty MLflow store to copy (%s): MLflow sets up %s itself", error, database)
-        Path(database).unlink(missing_ok=True)
+        copying.unlink(missing_ok=True)
         return False
     return True
