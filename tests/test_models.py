@@ -224,3 +224,36 @@ def test_a_spec_that_sets_threads_or_a_logistic_learner_is_fitted_one_group_afte
     assert side_by_side_threads("lightgbm", 1, exact, set()) is None  # one pooled group
     assert side_by_side_threads("logistic", 2, exact, set()) is None
     assert side_by_side_threads("lightgbm", 2, {"deterministic": False, "force_row_wise": True}, set()) is None
+
+
+def test_when_one_group_fails_side_by_side_the_other_stops_at_its_next_tree():
+    # A group whose fit fails (here: its stand-in raises at once) makes the other group's
+    # LightGBM stop at its next tree rather than train on; the error is the failing group's.
+    import threading
+    import time
+
+    import lightgbm
+
+    from vsvrisk.models._threads import SideBySide
+
+    side, trees = SideBySide(threads=1), []
+    rng = np.random.default_rng(0)
+    X, y = rng.random((20_000, 5)), rng.random(20_000) < 0.3
+    started = threading.Event()
+
+    def fit(group):
+        if group == "fails":
+            started.wait(30)
+            raise ValueError("the other group's data are broken")
+
+        def count(env):
+            trees.append(env.iteration)
+            started.set()
+            time.sleep(0.01)
+
+        return lightgbm.train({"verbose": -1, "num_threads": 1}, lightgbm.Dataset(X, y), num_boost_round=2_000,
+                              callbacks=[count, side.callback()])
+
+    with pytest.raises(ValueError, match="broken"):
+        side.map(fit, ["trains", "fails"])
+    assert 0 < len(trees) < 500  # stopped, not 2,000 trees of ~10 ms each

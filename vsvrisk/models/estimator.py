@@ -8,8 +8,6 @@ the learner, and optionally recalibrates it on a held-out split with scikit-lear
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import lightgbm
 import numpy as np
 import pandas as pd
@@ -26,7 +24,7 @@ from vsvrisk.exceptions import ConfigError, SchemaError
 from vsvrisk.features import build_feature_pipeline
 from vsvrisk.models._distinct import fit_on_distinct_rows
 from vsvrisk.models._lgbm_classifier import LGBMRiskClassifier
-from vsvrisk.models._threads import side_by_side_threads
+from vsvrisk.models._threads import SideBySide, side_by_side_threads
 from vsvrisk.models.collinear import DropDuplicateColumns
 from vsvrisk.models.spec import ModelSpec
 
@@ -226,16 +224,16 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             self.n_rows_[group] = int(rows.sum())
         threads = side_by_side_threads(spec.learner, len(spec.features), {**LIGHTGBM_DEFAULTS, **spec.params},
                                        set(spec.params))
+        side = None if threads is None else SideBySide(threads)
 
         def fit_group(group: str):
             rows = groups == group
-            return self._fit_group(spec, group, X.loc[rows], y[rows], seeds[group], threads)
+            return self._fit_group(spec, group, X.loc[rows], y[rows], seeds[group], side)
 
-        if threads is None:
+        if side is None:
             fitted = [fit_group(group) for group in spec.features]
         else:
-            with ThreadPoolExecutor(len(spec.features)) as pool:  # LightGBM releases the GIL
-                fitted = list(pool.map(fit_group, spec.features))
+            fitted = side.map(fit_group, list(spec.features))
         self.models_ = dict(zip(spec.features, fitted))
         # in the spec's order, whichever group's fit finished first
         self.selected_features_ = {group: self.selected_features_[group] for group in spec.features}
@@ -244,7 +242,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         return self
 
     def _fit_group(self, spec: ModelSpec, group: str, X: pd.DataFrame, y: pd.Series, seed: int,
-                   threads: int | None = None):
+                   side: SideBySide | None = None):
         X_fit, y_fit, X_cal, y_cal = X, y, None, None
         if spec.calibration != "none":
             X_fit, X_cal, y_fit, y_cal = train_test_split(
@@ -259,7 +257,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
                 feature_spec = feature_spec.model_copy(update={"features": chosen})
             model = self._fit_logistic(feature_spec, spec.params, X_fit, y_fit)
         else:
-            model = self._fit_lightgbm(feature_spec, spec, X_fit, y_fit, seed, threads)
+            model = self._fit_lightgbm(feature_spec, spec, X_fit, y_fit, seed, side)
         self.selected_features_[group] = list(feature_spec.features)
         if X_cal is not None:
             model = CalibratedClassifierCV(FrozenEstimator(model), method=spec.calibration).fit(X_cal, y_cal)
@@ -276,7 +274,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
 
     @staticmethod
     def _fit_lightgbm(feature_spec, spec: ModelSpec, X: pd.DataFrame, y: pd.Series, seed: int,
-                      threads: int | None = None) -> Pipeline:
+                      side: SideBySide | None = None) -> Pipeline:
         features = build_feature_pipeline(feature_spec).fit(X)
         matrix = features.transform(X)
         train_idx, valid_idx = train_test_split(
@@ -284,16 +282,18 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         )
         params = {**LIGHTGBM_DEFAULTS, "random_state": seed, **spec.params}
         learner = LGBMRiskClassifier(**params)
-        if threads is not None:
-            learner.set_params(n_jobs=threads)
+        callbacks = [lightgbm.early_stopping(spec.early_stopping_rounds, verbose=False)]
+        if side is not None:
+            learner.set_params(n_jobs=side.threads)
+            callbacks.append(side.callback())
         learner.fit(
             matrix.iloc[train_idx],
             y.iloc[train_idx],
             eval_X=(matrix.iloc[valid_idx],),
             eval_y=(y.iloc[valid_idx],),
-            callbacks=[lightgbm.early_stopping(spec.early_stopping_rounds, verbose=False)],
+            callbacks=callbacks,
         )
-        if threads is not None:  # predictions use the threads the spec asks for, as before
+        if side is not None:  # predictions use the threads the spec asks for, as before
             learner.set_params(n_jobs=params.get("n_jobs"))
         return Pipeline([("features", features), ("learner", learner)])
 
