@@ -22,12 +22,13 @@ side by side. The sums add ``w * value`` person by person in the persons' order,
 from __future__ import annotations
 
 import math
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numba import njit
+
+from vsvrisk._cores import usable_cores
 
 # Poisson(1) cumulative probabilities, scaled to 32 bits and rounded: P(w <= k) is
 # THRESHOLDS[k] / 2**32 for the inverse-CDF draw  w = #{k : u >= THRESHOLDS[k]}  with u uniform on
@@ -61,7 +62,7 @@ def generator(seed: int, replicate: int) -> np.random.Generator:
 def n_threads(n_jobs: int | None) -> int:
     """Threads for ``n_jobs``: None or -1 every core this process may use, else ``n_jobs`` (>= 1)."""
     if n_jobs is None or n_jobs == -1:
-        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        return usable_cores()
     return max(1, int(n_jobs))
 
 

@@ -6,6 +6,8 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
+from vsvrisk._cores import usable_cores
+
 __all__ = ["SideBySide", "side_by_side_threads"]
 
 #: LightGBM's names for its number of threads.
@@ -21,7 +23,7 @@ def available_cores() -> int:
         limit = 0
     if limit > 0:
         return limit
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return usable_cores()
 
 
 def side_by_side_threads(learner: str, n_groups: int, params: dict, chosen: set) -> int | None:
