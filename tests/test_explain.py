@@ -101,6 +101,10 @@ def test_aggregates_are_the_sums_of_the_per_row_values(models, cohort, explained
     assert np.abs(aggregated.to_numpy() - sums.to_numpy()).max() < 1e-9
     absolute = values.drop(columns=["base", "margin"]).set_index("model_group").abs().groupby(level=0).sum()
     assert np.abs(explained[learner].abs_sums.loc[absolute.index, absolute.columns] - absolute).max().max() < 1e-9
+    # The national mean margin: the learner's own raw log-odds averaged, whether it comes from a
+    # pass of its own (logistic) or from the contributions of the SHAP pass (trees, 4 chunks here).
+    margin = _raw_margin(models[learner], cohort)
+    assert explained[learner].national_mean_margin == pytest.approx(margin.mean(), rel=1e-12, abs=1e-12)
 
 
 def _check_decomposition(table: pd.DataFrame, model, frame: pd.DataFrame) -> None:

@@ -1,4 +1,4 @@
-"""Sums of SHAP values per region and model group, chunk by chunk: no person-level matrix.
+"""Sums of SHAP values per region and model group, chunk by chunk: no person-level table comes out.
 
 :func:`aggregate_shap` goes through a cohort ``chunk_size`` rows at a time (the explainers of
 :mod:`vsvrisk.explain.shap_values`) and keeps only sums per region, per model group and per
@@ -65,6 +65,23 @@ def _level_sums(values: pd.Series, contributions: np.ndarray, missing: str) -> p
     return summed.rename_axis("level").reset_index()
 
 
+def _regional_sums(chunk: tuple, mean_margin: float, sums: list, secant_sums: list) -> None:
+    """Add one explained chunk's sums per region, plain and weighted by the secant slopes."""
+    explainer, region, contributions, base, margin = chunk
+    probability = explainer.link(margin)
+    at_mean = float(explainer.link(np.array([mean_margin]))[0])
+    gap = margin - mean_margin
+    # The secant of the link between the national mean margin and this person's margin:
+    # p - link(mean) = slope * (margin - mean) exactly, which is what lets the need share
+    # be split over the same terms as the log-odds (see drivers.regional_decomposition).
+    # A person at the mean margin has p = link(mean): slope 0 loses nothing.
+    slope = np.divide(probability - at_mean, gap, out=np.zeros_like(gap), where=np.abs(gap) > 1e-12)
+    plain = np.column_stack([contributions, base, margin, probability, np.full(len(base), at_mean)])
+    weighted = np.column_stack([contributions * slope[:, None], base * slope, slope])
+    sums.append(pd.DataFrame(plain).groupby(region).sum())
+    secant_sums.append(pd.DataFrame(weighted).groupby(region).sum())
+
+
 def _summed(parts: list, columns: list, index: pd.Index) -> pd.DataFrame:
     total = pd.concat(parts).groupby(level=0).sum() if parts else pd.DataFrame(columns=range(len(columns)))
     return total.set_axis(columns, axis=1).reindex(index, fill_value=0.0)
@@ -74,10 +91,11 @@ def aggregate_shap(model, X: pd.DataFrame, *, by: str = "region_code", chunk_siz
                    sample_size: int = 20_000, random_state: int = 0) -> ShapAggregates:
     """Sum SHAP values per region and per model group, chunk by chunk.
 
-    Two passes over ``X``: a cheap one for the national mean margin (and, for a logistic
-    model, the column means that centre its contributions), then the SHAP pass. Only sums
-    are kept, plus ``sample_size`` random rows for the plots, so memory does not grow with
-    the number of rows beyond ``X`` itself.
+    One SHAP pass over ``X`` (a logistic model first takes the column means that centre its
+    contributions, and the national mean margin, in a cheap pass of its own). Only sums are
+    kept, plus ``sample_size`` random rows for the plots; a tree model's contributions wait,
+    a float per row and variable, until the last chunk has given the national mean margin
+    that the secant sums need (a national cohort: some 200 MB).
 
     Parameters
     ----------
@@ -112,7 +130,11 @@ def aggregate_shap(model, X: pd.DataFrame, *, by: str = "region_code", chunk_siz
     if X[by].isna().any():
         raise SchemaError(f"column '{by}' is missing for {int(X[by].isna().sum())} rows: every row needs a {by}")
     explainers, union, groups = _explainers(model, X)
-    mean_margin = _fit_means(explainers, X, groups, chunk_size)
+    # A logistic model's contributions are centred on its column means: a first pass takes them
+    # (and the mean margin). Trees need no centre: their margins come with the contributions,
+    # and the rows' mean-dependent sums wait until the last chunk has given the mean.
+    logistic = any(explainer.is_logistic for explainer in explainers.values())
+    mean_margin = _fit_means(explainers, X, groups, chunk_size) if logistic else None
     n_union = len(union)
     keys = X[by].to_numpy()
     chosen = np.zeros(len(X), dtype=bool)
@@ -121,22 +143,14 @@ def aggregate_shap(model, X: pd.DataFrame, *, by: str = "region_code", chunk_siz
         chosen[rng.choice(len(X), size=min(sample_size, len(X)), replace=False)] = True
     sums, secant_sums, abs_sums = [], [], {g: np.zeros(n_union) for g in explainers}
     levels, sample_rows, sample_values = [], [], {g: [] for g in explainers}
+    waiting, margin_sum = [], 0.0
     for rows, group, mask, prepared, contributions, base in _explained_chunks(explainers, X, groups, chunk_size):
         explainer = explainers[group]
         margin = base + contributions.sum(axis=1)
-        probability = explainer.link(margin)
-        at_mean = float(explainer.link(np.array([mean_margin]))[0])
-        gap = margin - mean_margin
-        # The secant of the link between the national mean margin and this person's margin:
-        # p - link(mean) = slope * (margin - mean) exactly, which is what lets the need share
-        # be split over the same terms as the log-odds (see drivers.regional_decomposition).
-        # A person at the mean margin has p = link(mean): slope 0 loses nothing.
-        slope = np.divide(probability - at_mean, gap, out=np.zeros_like(gap), where=np.abs(gap) > 1e-12)
-        region = keys[rows][mask]
-        plain = np.column_stack([contributions, base, margin, probability, np.full(len(base), at_mean)])
-        weighted = np.column_stack([contributions * slope[:, None], base * slope, slope])
-        sums.append(pd.DataFrame(plain).groupby(region).sum())
-        secant_sums.append(pd.DataFrame(weighted).groupby(region).sum())
+        margin_sum += float(margin.sum())
+        waiting.append((explainer, keys[rows][mask], contributions, base, margin))
+        if mean_margin is not None:
+            _regional_sums(waiting.pop(), mean_margin, sums, secant_sums)
         abs_sums[group] += np.abs(contributions).sum(axis=0)
         for variable in explainer.variables:
             summed = _level_sums(prepared[variable], contributions[:, union.index(variable)],
@@ -152,6 +166,10 @@ def aggregate_shap(model, X: pd.DataFrame, *, by: str = "region_code", chunk_siz
             part.insert(0, "model_group", group)
             sample_rows.append(part)
             sample_values[group].append(explainer.as_levels(values))
+    if mean_margin is None:
+        mean_margin = margin_sum / max(len(X), 1)  # the mean of base + contributions: the trees' margin
+    for chunk in waiting:  # in the order they were explained, as the logistic model's are summed
+        _regional_sums(chunk, mean_margin, sums, secant_sums)
     # Everything was summed chunk by chunk into small tables: regions x terms, never rows.
     regions = pd.Index(sorted(pd.unique(keys)), name=by)
     level_columns = ["model_group", "variable", "level", "size", "sum"]
