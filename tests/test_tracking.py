@@ -241,3 +241,29 @@ def test_other_stores_and_files_that_are_not_mlflow_stores_are_left_to_mlflow(tm
         assert run_in_sqlite_store(uri, "0123456789abcdef") is None, uri
     assert run_in_sqlite_store(f"sqlite:///{tmp_path}/none.db", "0123456789abcdef") is False
     assert not (tmp_path / "none.db").exists()  # looking creates nothing
+
+
+_CI_VARIABLES = ("PYTEST_CURRENT_TEST", "CI", "GITHUB_ACTIONS", "GITLAB_CI", "JENKINS_URL", "MLFLOW_DISABLE_TELEMETRY",
+                 "DO_NOT_TRACK")
+
+
+@pytest.mark.parametrize("order, chosen, sends", [
+    ("vsvrisk, mlflow", None, False),
+    ("mlflow, vsvrisk", None, False),  # mlflow first: its usage reports were on, and are turned off
+    ("vsvrisk, mlflow", "false", True),  # the user's own choice stands
+])
+def test_mlflow_sends_no_usage_reports_unless_the_user_chose_it(order, chosen, sends):
+    # MLflow turns its reports off in CI and under pytest by itself: a clean environment here.
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in _CI_VARIABLES}
+    if chosen is not None:
+        env["MLFLOW_DISABLE_TELEMETRY"] = chosen
+    code = (f"import {order}; from mlflow.telemetry import get_telemetry_client; "
+            "print(get_telemetry_client() is not None, os.environ['MLFLOW_DISABLE_TELEMETRY'])")
+    done = subprocess.run([sys.executable, "-c", "import os; " + code], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(sends), chosen or "true"]

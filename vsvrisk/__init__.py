@@ -6,9 +6,30 @@ The data flow is one path: ``vsvrisk.data`` (schema, reading, regions) ->
 draws a population that satisfies the same schema, together with the truth it came from.
 """
 
+import os
+import sys
+
 from vsvrisk.exceptions import VsvriskError
 
 __all__ = ["VsvriskError", "__version__"]
+
+
+def _no_mlflow_telemetry() -> None:
+    """Keep MLflow from sending usage events off the machine, unless the user chose otherwise.
+
+    MLflow 3 reports how it is used to its makers by default (a thread started when ``mlflow``
+    is imported). Nothing a ministry's tool does should leave the machine unasked, so vsvrisk
+    sets ``MLFLOW_DISABLE_TELEMETRY=true`` where the environment does not set it either way.
+    """
+    if "MLFLOW_DISABLE_TELEMETRY" in os.environ:
+        return
+    os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    telemetry = sys.modules.get("mlflow.telemetry")
+    if telemetry is not None:  # mlflow was imported first: its client already started
+        telemetry.set_telemetry_client()
+
+
+_no_mlflow_telemetry()
 
 
 def __getattr__(name: str) -> str:
