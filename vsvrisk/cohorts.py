@@ -12,6 +12,8 @@ import os
 
 import pandas as pd
 
+from vsvrisk._hashing import row_hashes
+
 __all__ = ["frame_sha256", "load_training_data"]
 
 
@@ -21,9 +23,13 @@ def frame_sha256(frame: pd.DataFrame) -> str:
     # values and mapping them back: the same row hashes, without factorising a column whose
     # values are mostly distinct (person_id: a third less time on a national cohort). Missing
     # text hashes differently that way, so a frame with missing text is hashed as before.
+    # Arrow-backed text is hashed from its buffers (vsvrisk._hashing): pandas' numbers, without a
+    # Python string per person id.
     text = frame.select_dtypes(include=["object", "string"])
-    categorize = bool(text.isna().to_numpy().any()) if text.shape[1] else False
-    hashed = pd.util.hash_pandas_object(frame, index=False, categorize=categorize).to_numpy()
+    if text.shape[1] and text.isna().to_numpy().any():
+        hashed = pd.util.hash_pandas_object(frame, index=False, categorize=True).to_numpy()
+    else:
+        hashed = row_hashes(frame)
     return hashlib.sha256(hashed.tobytes()).hexdigest()
 
 
