@@ -25,6 +25,7 @@ import pandas as pd
 
 from vsvrisk.audit._impact_config import Alternative, ImpactConfig, ImpactData, load_impact_config
 from vsvrisk.config import validate_config
+from vsvrisk.data.years import school_year_rows
 from vsvrisk.exceptions import ConfigError
 
 __all__ = ["Alternative", "FittedBaseline", "ImpactData", "ImpactConfig", "load_impact_config", "impact",
@@ -152,8 +153,8 @@ def impact(config, *, progress=None, baseline: FittedBaseline | None = None) -> 
     else:
         step("reading the data" if settings.data.path else "drawing the synthetic population")
         frame, _ = load_training_data(base_spec, settings.data.path)
-        train = frame[frame["school_year"] == base_spec.data.train_year]
-        cohort = frame[frame["school_year"] == base_spec.data.eval_year].reset_index(drop=True)
+        train = school_year_rows(frame, base_spec.data.train_year)
+        cohort = school_year_rows(frame, base_spec.data.eval_year).reset_index(drop=True)
     if train is None or train.empty or cohort.empty:
         raise ConfigError(f"impact: the data need both school years {base_spec.data.train_year} (fit) and "
                           f"{base_spec.data.eval_year} (scored): change the baseline spec's data section")

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from vsvrisk.data.io import read_person_years, write_person_years
     from vsvrisk.data.regions import region_names, regions
     from vsvrisk.data.schema import age_at_reference_date, person_year_schema, validate_person_years
+    from vsvrisk.data.years import school_year_rows
 
 __getattr__, __dir__ = lazy_names(__name__)
 
@@ -23,6 +24,7 @@ __all__ = [
     "read_person_years",
     "region_names",
     "regions",
+    "school_year_rows",
     "validate_person_years",
     "write_person_years",
 ]

@@ -15,6 +15,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GroupKFold
 
 from vsvrisk.data.codes import SECTORS
+from vsvrisk.data.years import school_year_rows
 from vsvrisk.evaluate.metrics import (
     _need_share_distance,
     _scores_of_cells,
@@ -170,7 +171,7 @@ class OutOfTimeResult:
 
 
 def _cohort(frame: pd.DataFrame, year: int, what: str) -> pd.DataFrame:
-    cohort = frame[frame["school_year"] == year]
+    cohort = school_year_rows(frame, year)
     if cohort.empty:
         years = ", ".join(str(y) for y in sorted(frame["school_year"].unique()))
         raise SchemaError(f"the data have no rows for {what} school year {year}: it has {years}; change data.{what}_year")

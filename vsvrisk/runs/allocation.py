@@ -35,6 +35,7 @@ def _cohorts(run_id: str, data, progress, model_uri: str | None = None):
     """
     from vsvrisk import tracking
     from vsvrisk.cohorts import load_training_data
+    from vsvrisk.data.years import school_year_rows
     from vsvrisk.tracking import load_model, load_spec
 
     spec = load_spec(run_id)
@@ -56,11 +57,11 @@ def _cohorts(run_id: str, data, progress, model_uri: str | None = None):
     # With a cohort to score, only the training cohort's rows are read (and validated).
     years = [spec.data.train_year] if data is not None and path is not None else None
     frame, _ = load_training_data(spec, path, school_years=years, read=_memo.person_years)
-    train = frame[frame["school_year"] == spec.data.train_year]
+    train = school_year_rows(frame, spec.data.train_year)
     if data is not None:
         progress("reading the cohort to score")
         return model, spec, train, _memo.person_years(data, upper_age=spec.upper_age)
-    return model, spec, train, frame[frame["school_year"] == spec.data.eval_year].reset_index(drop=True)
+    return model, spec, train, school_year_rows(frame, spec.data.eval_year).reset_index(drop=True)
 
 
 def _drift_warnings(train: pd.DataFrame | None, cohort: pd.DataFrame) -> tuple[list[str], list[dict]]:

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from vsvrisk.audit import audit_predictions
+from vsvrisk.data.years import school_year_rows
 from vsvrisk.runs import _memo
 
 __all__ = ["audit_run"]
@@ -69,7 +70,7 @@ def audit_run(run_id: str, out: str | os.PathLike, data: str | os.PathLike | Non
     else:
         step("drawing the run's synthetic evaluation cohort")
         frame, _ = load_training_data(spec, None)
-        cohort = frame[frame["school_year"] == spec.data.eval_year].reset_index(drop=True)
+        cohort = school_year_rows(frame, spec.data.eval_year).reset_index(drop=True)
     step(f"auditing {len(cohort):,} persons ({n_boot} bootstrap samples)")
     result = audit_predictions(cohort, _memo.predicted_risk(run_id, model, cohort), n_boot=n_boot, random_state=random_state,
                                threshold=threshold, top_share=top_share)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from vsvrisk.data.years import school_year_rows
 from vsvrisk.exceptions import ConfigError
 from vsvrisk.runs import _memo
 
@@ -152,7 +153,7 @@ def _cohort(run, spec, data, cache: dict) -> tuple[pd.DataFrame, dict]:
             cache[recorded] = frame
         source = {"data_source": tags.get("data_source", "synthetic")}
     frame = cache[recorded]
-    cohort = frame[frame["school_year"] == spec.data.eval_year]
+    cohort = school_year_rows(frame, spec.data.eval_year)
     digest = frame_sha256(cohort)
     if tags.get("eval_cohort_sha256", digest) != digest:
         raise ConfigError(f"run {run_id[:8]}: the evaluation cohort read again differs from the one it was evaluated on")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from vsvrisk.data.years import school_year_rows
 from vsvrisk.exceptions import ConfigError, SchemaError
 from vsvrisk.runs import _memo
 
@@ -53,7 +54,7 @@ def _cohort(spec, data, school_year) -> tuple[pd.DataFrame, dict]:
     if year not in years:
         raise SchemaError(f"school year {year} is not in the data (it has {', '.join(map(str, years))}): "
                           "choose one of those")
-    return frame[frame["school_year"] == year], {**source, "school_year": int(year)}
+    return school_year_rows(frame, year), {**source, "school_year": int(year)}
 
 
 def _png(figure, path: Path) -> bytes:

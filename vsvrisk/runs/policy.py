@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from vsvrisk._atomic import refuse_existing
+from vsvrisk.data.years import school_year_rows
 from vsvrisk.exceptions import ConfigError
 from vsvrisk.policy.config import load_policy_config, override_section
 
@@ -62,8 +63,8 @@ def _setup(settings, step, *, need_truth: bool = False) -> _Setup:
         step(f"drawing the synthetic cohorts ({data.synthetic_n_persons:,} persons each)")
         frame = generate(data.synthetic_n_persons, sorted({data.train_year, data.score_year}), data.synthetic_seed,
                          upper_age=spec.upper_age).frame
-    train = frame[frame["school_year"] == data.train_year].reset_index(drop=True)
-    score = frame[frame["school_year"] == data.score_year].reset_index(drop=True)
+    train = school_year_rows(frame, data.train_year).reset_index(drop=True)
+    score = school_year_rows(frame, data.score_year).reset_index(drop=True)
     if train.empty or score.empty:
         raise ConfigError(f"policy config: the data need school years {data.train_year} (fit) and {data.score_year} "
                           "(scored): change data.train_year / data.score_year")
@@ -271,7 +272,7 @@ def path_run(config, out: str | os.PathLike, overwrite: bool = False, *, bands=N
         school_years = [data.score_year + k for k in range(len(section.years))]
         step(f"drawing the cohorts of the path (school years {school_years[0]}-{school_years[-1]})")
         frame = generate(data.synthetic_n_persons, school_years, data.synthetic_seed, upper_age=setup.spec.upper_age).frame
-        cohorts = {year: frame[frame["school_year"] == school].reset_index(drop=True)
+        cohorts = {year: school_year_rows(frame, school).reset_index(drop=True)
                    for year, school in zip(section.years, school_years)}
     step("scoring the cohorts")
     tables = {year: need_from_predictions(c.assign(p=model.predict_risk(c).to_numpy()), "p", scenario)

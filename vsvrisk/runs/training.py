@@ -111,6 +111,7 @@ def train(
     from vsvrisk.audit import drift_report, drift_warnings
     from vsvrisk.cohorts import frame_sha256, load_training_data
     from vsvrisk.data.regions import region_names
+    from vsvrisk.data.years import school_year_rows
     from vsvrisk.evaluate.plots import calibration_figure, regional_oe_figure, roc_figure
     from vsvrisk.evaluate.validation import out_of_time
     from vsvrisk.models import RiskModel, load_model_spec, odds_ratios
@@ -121,7 +122,7 @@ def train(
     step("reading the data" if data is not None else "drawing the synthetic population")
     frame, source = load_training_data(spec, data, read=_memo.person_years)
     model = RiskModel.from_spec(spec)
-    cohorts = {year: frame[frame["school_year"] == year] for year in (spec.data.train_year, spec.data.eval_year)}
+    cohorts = {year: school_year_rows(frame, year) for year in (spec.data.train_year, spec.data.eval_year)}
     hashes = {year: frame_sha256(cohort) for year, cohort in cohorts.items()}
     tags = {"learner": spec.learner, "vsvrisk_version": __version__, "vsvrisk_kind": "train", **source,
             "train_cohort_sha256": hashes[spec.data.train_year], "eval_cohort_sha256": hashes[spec.data.eval_year],
