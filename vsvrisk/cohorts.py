@@ -12,8 +12,6 @@ import os
 
 import pandas as pd
 
-from vsvrisk._hashing import row_hashes
-
 __all__ = ["frame_sha256", "load_training_data"]
 
 
@@ -25,6 +23,8 @@ def frame_sha256(frame: pd.DataFrame) -> str:
     # text hashes differently that way, so a frame with missing text is hashed as before.
     # Arrow-backed text is hashed from its buffers (vsvrisk._hashing): pandas' numbers, without a
     # Python string per person id.
+    from vsvrisk._hashing import row_hashes  # numba: on first use
+
     text = frame.select_dtypes(include=["object", "string"])
     if text.shape[1] and text.isna().to_numpy().any():
         hashed = pd.util.hash_pandas_object(frame, index=False, categorize=True).to_numpy()
