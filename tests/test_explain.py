@@ -348,3 +348,17 @@ def test_explain_run_refuses_a_data_file_without_a_column_the_model_needs(traine
     with pytest.raises(SchemaError, match="parents"):
         explain_run(run_id, data=path, out=folder / "refused")
     assert not (folder / "refused").exists()
+
+
+def test_the_drivers_table_says_once_that_a_variable_at_zero_is_not_used():
+    # mbo vs vavo (`sector`) gets no split at the demo's size: its 0,000 is exact, not rounding.
+    from vsvrisk.report.explain_html import _drivers
+    from vsvrisk.report.glossary import Glossary
+
+    table = pd.DataFrame({"model_group": ["mbo"] * 3, "variable": ["mbo_level", "age", "sector"], "rank": [1, 2, 3],
+                          "mean_abs_shap": [0.41, 0.0004, 0.0], "share_of_total": [0.999, 0.001, 0.0],
+                          "n_persons": [60_000] * 3})
+    nl, en = _drivers(table, Glossary("nl")), _drivers(table, Glossary("en"))
+    assert nl.count("het model gebruikt het niet") == 1 and en.count("the model does not use it") == 1
+    used = table.assign(mean_abs_shap=[0.41, 0.0004, 0.00004])  # rounds to 0,000 but moves pupils
+    assert "gebruikt het niet" not in _drivers(used, Glossary("nl"))

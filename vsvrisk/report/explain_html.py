@@ -44,10 +44,16 @@ def _drivers(drivers: pd.DataFrame, g: Glossary) -> str:
             f"<td>{escape(g.number(r.mean_abs_shap, 3))}</td><td>{escape(g.percent(r.share_of_total, 1))}</td></tr>"
             for r in table.itertuples())
         persons = g.number(table["n_persons"].iloc[0])
+        # A variable whose every contribution is exactly 0 is one the model never uses (no split on
+        # it, or no weight): said once under the table, so that a 0,000 is not read as rounding.
+        unused = "<p class='note'>" + escape(g.pick(
+            "0,000: dit kenmerk verschuift bij geen enkele leerling de voorspelling (het model gebruikt het niet).",
+            "0.000: this variable moves no pupil's prediction (the model does not use it).")) + "</p>" \
+            if (table["mean_abs_shap"] == 0).any() else ""
         parts.append(f"<div><h3>{escape(g.level('sector', group))} ({persons} {g.pick('leerlingen', 'pupils')})</h3>"
                      f"<table class='plain'><tr><th>{g.pick('Rang', 'Rank')}</th><th class='t'>{g.pick('Kenmerk', 'Variable')}"
                      f"</th><th>{g.pick('Gem. |SHAP|', 'Mean |SHAP|')}</th><th>{g.pick('Aandeel', 'Share')}</th></tr>"
-                     f"{rows}</table></div>")
+                     f"{rows}</table>{unused}</div>")
     return f"<div class='grid'>{''.join(parts)}</div>"
 
 
