@@ -302,6 +302,11 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "models_")
         X = self._check_frame(X, "predict_proba")
         groups = self.model_groups(X)
+        # Each group's rows are copied with the columns the models read only: a cohort's person ids
+        # (Arrow text) and dates cost more to copy than the rest together. A column the models
+        # read that X lacks stays out, for the pipeline to name.
+        read = set(self.input_columns_)
+        X = X[[name for name in X.columns if name in read]]
         risk = np.full(len(X), np.nan)
         for group, model in self.models_.items():
             rows = groups == group
