@@ -214,3 +214,22 @@ def test_inputs_predict_takes_and_the_width_it_refuses():
         fast_pred_contrib(booster, X[:, 0])
     with pytest.raises(TypeError, match="lightgbm.Booster"):
         FastTreeShap("model.txt")
+
+
+@pytest.mark.parametrize("kind", ["ndarray", "DataFrame", "csr"])
+def test_distinct_rows_given_back_to_their_rows_are_pred_contrib(kind):
+    # What aggregate_shap reads: each distinct row once, the rows' map to them, the columns.
+    X, y = _mixed_data(4_000, seed=11)
+    X[:, 0] = np.round(X[:, 0], 1)  # repeated rows, as a cohort's categories give them
+    X[:, 2] = np.round(X[:, 2])
+    booster = lightgbm.train({"objective": "binary", "num_leaves": 7, "verbose": -1},
+                             lightgbm.Dataset(X, (y > 0.5).astype(int)), 30)
+    rows = {"ndarray": X, "DataFrame": pd.DataFrame(X, columns=booster.feature_name()),
+            "csr": scipy.sparse.csr_matrix(np.nan_to_num(X))}[kind]
+    expected = booster.predict(rows, pred_contrib=True)
+    expected = expected.toarray() if scipy.sparse.issparse(expected) else expected
+    values, inverse, columns = FastTreeShap(booster)._distinct_contrib(rows)
+    np.testing.assert_allclose(values[inverse], expected[:, columns], rtol=0, atol=ATOL)
+    assert not np.delete(expected, columns, axis=1).any()  # the columns left out are zero
+    if kind != "csr":  # dense rows are explained once per distinct row of classes
+        assert len(values) <= len(np.unique(np.nan_to_num(X, nan=-1e9), axis=0)) < len(X)

@@ -28,6 +28,15 @@ ROWS_PER_STATE = 4
 def explain(plans: list, classes: FeatureClasses, codes: np.ndarray, n_classes: int, n_jobs: int) -> np.ndarray:
     """Contributions (n_rows, n_classes * (n_used + 1)) of ``codes`` (n_rows, n_used) int32 for the
     planned trees: per class, one column per used feature, then the base value."""
+    values, inverse = explain_distinct(plans, classes, codes, n_classes, n_jobs)
+    return values[inverse]
+
+
+def explain_distinct(plans: list, classes: FeatureClasses, codes: np.ndarray, n_classes: int,
+                     n_jobs: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`explain` of the distinct rows only: ``(values, inverse)``, ``values[inverse]`` being
+    :func:`explain`'s answer. ``values`` (n_distinct, n_classes * (n_used + 1)) is a transposed
+    view, so that gathering rows of it costs what :func:`explain` costs; ``inverse`` (n_rows,)."""
     rows, groups = sorted_distinct(codes, classes.n_classes)
     codes = np.ascontiguousarray(codes[rows].T)  # column-major: one feature's classes together
     n = codes.shape[1]
@@ -42,7 +51,7 @@ def explain(plans: list, classes: FeatureClasses, codes: np.ndarray, n_classes: 
                           range(n_jobs)))
     for plan in plans:
         out[plan.output_offset + width - 1] += plan.expected_value
-    return out.T[groups]
+    return out.T, groups
 
 
 def _groups(plans: list, n_rows: int, pool):

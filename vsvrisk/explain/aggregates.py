@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import scipy.sparse
 
 from vsvrisk.exceptions import SchemaError
 from vsvrisk.explain.shap_values import (
@@ -65,9 +66,9 @@ def _level_sums(values: pd.Series, contributions: np.ndarray, missing: str) -> p
     return summed.rename_axis("level").reset_index()
 
 
-def _regional_sums(chunk: tuple, mean_margin: float, sums: list, secant_sums: list) -> None:
+def _regional_sums(chunk: tuple, mean_margin: float, plain: np.ndarray, secant: np.ndarray) -> None:
     """Add one explained chunk's sums per region, plain and weighted by the secant slopes."""
-    explainer, region, contributions, base, margin = chunk
+    explainer, persons, contributions, base, margin = chunk
     probability = explainer.link(margin)
     at_mean = float(explainer.link(np.array([mean_margin]))[0])
     gap = margin - mean_margin
@@ -76,15 +77,14 @@ def _regional_sums(chunk: tuple, mean_margin: float, sums: list, secant_sums: li
     # be split over the same terms as the log-odds (see drivers.regional_decomposition).
     # A person at the mean margin has p = link(mean): slope 0 loses nothing.
     slope = np.divide(probability - at_mean, gap, out=np.zeros_like(gap), where=np.abs(gap) > 1e-12)
-    plain = np.column_stack([contributions, base, margin, probability, np.full(len(base), at_mean)])
-    weighted = np.column_stack([contributions * slope[:, None], base * slope, slope])
-    sums.append(pd.DataFrame(plain).groupby(region).sum())
-    secant_sums.append(pd.DataFrame(weighted).groupby(region).sum())
+    # Per distinct row, then times its persons in each region (the sparse counts).
+    plain += persons @ np.column_stack([contributions, base, margin, probability, np.full(len(base), at_mean)])
+    secant += persons @ np.column_stack([contributions * slope[:, None], base * slope, slope])
 
 
-def _summed(parts: list, columns: list, index: pd.Index) -> pd.DataFrame:
-    total = pd.concat(parts).groupby(level=0).sum() if parts else pd.DataFrame(columns=range(len(columns)))
-    return total.set_axis(columns, axis=1).reindex(index, fill_value=0.0)
+def _persons(regions: np.ndarray, inverse: np.ndarray, n_regions: int, n_distinct: int) -> scipy.sparse.csr_matrix:
+    """How many persons of each region (row) have each distinct row (column)."""
+    return scipy.sparse.csr_matrix((np.ones(inverse.size), (regions, inverse)), shape=(n_regions, n_distinct))
 
 
 def aggregate_shap(model, X: pd.DataFrame, *, by: str = "region_code", chunk_size: int = CHUNK_SIZE,
@@ -93,9 +93,10 @@ def aggregate_shap(model, X: pd.DataFrame, *, by: str = "region_code", chunk_siz
 
     One SHAP pass over ``X`` (a logistic model first takes the column means that centre its
     contributions, and the national mean margin, in a cheap pass of its own). Only sums are
-    kept, plus ``sample_size`` random rows for the plots; a tree model's contributions wait,
-    a float per row and variable, until the last chunk has given the national mean margin
-    that the secant sums need (a national cohort: some 200 MB).
+    kept, plus ``sample_size`` random rows for the plots. A tree model's contributions come per
+    distinct row of its classes (persons the trees cannot tell apart share one) and wait, with
+    each distinct row's persons per region, until the last chunk has given the national mean
+    margin that the secant sums need (a national cohort: some 100 MB).
 
     Parameters
     ----------
@@ -136,32 +137,38 @@ def aggregate_shap(model, X: pd.DataFrame, *, by: str = "region_code", chunk_siz
     logistic = any(explainer.is_logistic for explainer in explainers.values())
     mean_margin = _fit_means(explainers, X, groups, chunk_size) if logistic else None
     n_union = len(union)
-    keys = X[by].to_numpy()
+    positions, regions = pd.factorize(X[by].to_numpy(), sort=True)
     chosen = np.zeros(len(X), dtype=bool)
     if sample_size > 0:
         rng = np.random.default_rng(random_state)
         chosen[rng.choice(len(X), size=min(sample_size, len(X)), replace=False)] = True
-    sums, secant_sums, abs_sums = [], [], {g: np.zeros(n_union) for g in explainers}
+    plain, secant = np.zeros((len(regions), n_union + 4)), np.zeros((len(regions), n_union + 2))
+    abs_sums = {g: np.zeros(n_union) for g in explainers}
     levels, sample_rows, sample_values = [], [], {g: [] for g in explainers}
     waiting, margin_sum = [], 0.0
-    for rows, group, mask, prepared, contributions, base in _explained_chunks(explainers, X, groups, chunk_size):
+    # Each chunk's contributions come per distinct row (``inverse``: a person's row); the sums
+    # per region are the distinct rows' values times their persons there.
+    for rows, group, mask, prepared, contributions, base, inverse in _explained_chunks(
+            explainers, X, groups, chunk_size, distinct=True):
         explainer = explainers[group]
         margin = base + contributions.sum(axis=1)
-        margin_sum += float(margin.sum())
-        waiting.append((explainer, keys[rows][mask], contributions, base, margin))
+        persons = _persons(positions[rows][mask], inverse, len(regions), len(base))
+        counts = np.bincount(inverse, minlength=len(base)).astype(float)
+        margin_sum += float(counts @ margin)
+        waiting.append((explainer, persons, contributions, base, margin))
         if mean_margin is not None:
-            _regional_sums(waiting.pop(), mean_margin, sums, secant_sums)
-        abs_sums[group] += np.abs(contributions).sum(axis=0)
+            _regional_sums(waiting.pop(), mean_margin, plain, secant)
+        abs_sums[group] += counts @ np.abs(contributions)
         for variable in explainer.variables:
-            summed = _level_sums(prepared[variable], contributions[:, union.index(variable)],
+            summed = _level_sums(prepared[variable], contributions[inverse, union.index(variable)],
                                  explainer.missing_label(variable))
             summed.insert(0, "variable", variable)
             summed.insert(0, "model_group", group)
             levels.append(summed)
         picked = chosen[rows][mask]
         if picked.any():
-            values = prepared.iloc[np.flatnonzero(picked)]
-            part = pd.DataFrame(np.column_stack([contributions[picked], base[picked], margin[picked]]),
+            values, at = prepared.iloc[np.flatnonzero(picked)], inverse[picked]
+            part = pd.DataFrame(np.column_stack([contributions[at], base[at], margin[at]]),
                                 index=values.index, columns=[*union, "base", "margin"])
             part.insert(0, "model_group", group)
             sample_rows.append(part)
@@ -169,9 +176,9 @@ def aggregate_shap(model, X: pd.DataFrame, *, by: str = "region_code", chunk_siz
     if mean_margin is None:
         mean_margin = margin_sum / max(len(X), 1)  # the mean of base + contributions: the trees' margin
     for chunk in waiting:  # in the order they were explained, as the logistic model's are summed
-        _regional_sums(chunk, mean_margin, sums, secant_sums)
+        _regional_sums(chunk, mean_margin, plain, secant)
     # Everything was summed chunk by chunk into small tables: regions x terms, never rows.
-    regions = pd.Index(sorted(pd.unique(keys)), name=by)
+    regions = pd.Index(regions, name=by)
     level_columns = ["model_group", "variable", "level", "size", "sum"]
     level_table = (pd.concat(levels) if levels else pd.DataFrame(columns=level_columns)).groupby(
         level_columns[:3], sort=False, as_index=False)[["size", "sum"]].sum()
@@ -179,9 +186,9 @@ def aggregate_shap(model, X: pd.DataFrame, *, by: str = "region_code", chunk_siz
     return ShapAggregates(
         by=by, variables=union, groups=tuple(explainers),
         model_variables={g: list(e.variables) for g, e in explainers.items()},
-        n_persons=pd.Series(keys).value_counts().reindex(regions, fill_value=0).rename("n_persons"),
-        sums=_summed(sums, [*union, "base", "margin", "probability", "link_at_mean"], regions),
-        secant_sums=_summed(secant_sums, [*union, "base", "secant"], regions),
+        n_persons=pd.Series(np.bincount(positions, minlength=len(regions)), index=regions, name="n_persons"),
+        sums=pd.DataFrame(plain, index=regions, columns=[*union, "base", "margin", "probability", "link_at_mean"]),
+        secant_sums=pd.DataFrame(secant, index=regions, columns=[*union, "base", "secant"]),
         abs_sums=pd.DataFrame(abs_sums, index=union).T,
         group_sizes=pd.Series({g: int((groups == g).sum()) for g in explainers}, name="n_persons"),
         levels=level_table.rename(columns={"size": "n_persons", "sum": "sum_contribution"}),

@@ -113,11 +113,52 @@ class FastTreeShap:
         """
         kind, data = _read_input(self.booster, X)
         if kind == "other" or self._fallback is not None:
-            reason = self._fallback or f"input of type {type(X).__name__} is read by LightGBM only"
-            warnings.warn(f"fast TreeSHAP: {reason}; answered by booster.predict(pred_contrib=True)",
-                          ContribFallbackWarning, stacklevel=2)
-            return self.booster.predict(X, pred_contrib=True, start_iteration=self.start_iteration,
-                                        num_iteration=self._num_iteration)
+            return self._fallback_contrib(X, stacklevel=3)
+        compact, inverse = self._compact(kind, data)
+        targets = self._targets()
+        if kind == "dense":
+            values = np.zeros((inverse.size, self._n_outputs() * (self.n_features + 1)))
+            values[:, targets] = compact[inverse]
+            return values
+        return _as_sparse(compact[inverse], targets, kind, data.dtype, self._n_outputs(), self.n_features + 1)
+
+    def _distinct_contrib(self, X) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(values, inverse, columns)``: ``pred_contrib(X)[:, columns]`` is ``values[inverse]``.
+
+        ``values`` holds each distinct row of ``X``'s classes once, ``columns`` are the columns of
+        ``pred_contrib``'s answer that can be non-zero (the features the trees use and the base
+        value, per class); a row of ``X`` is explained by its distinct row ``inverse[i]``. For a
+        national cohort (a million rows, a few hundred thousand distinct) this skips writing the
+        full (rows x features) table that :meth:`pred_contrib` returns. Dense input only (a
+        DataFrame or ndarray); other input goes through :meth:`pred_contrib`, one row each.
+        """
+        kind, data = _read_input(self.booster, X)
+        if kind != "dense" or self._fallback is not None:  # pred_contrib warns where it falls back
+            values = self.pred_contrib(X)
+            values = values.toarray() if scipy.sparse.issparse(values) else np.asarray(values)
+            return values, np.arange(values.shape[0]), np.arange(values.shape[1])
+        compact, inverse = self._compact(kind, data)
+        return compact, inverse, self._targets()
+
+    def _n_outputs(self) -> int:
+        return self._model.num_tree_per_iteration
+
+    def _targets(self) -> np.ndarray:
+        """The columns of pred_contrib's layout that the compact columns (per class: the used
+        features, then the base value) go to."""
+        width = self.n_features + 1
+        used = self._classes.features
+        return np.concatenate([k * width + np.append(used, self.n_features) for k in range(self._n_outputs())])
+
+    def _fallback_contrib(self, X, stacklevel: int):
+        reason = self._fallback or f"input of type {type(X).__name__} is read by LightGBM only"
+        warnings.warn(f"fast TreeSHAP: {reason}; answered by booster.predict(pred_contrib=True)",
+                      ContribFallbackWarning, stacklevel=stacklevel)
+        return self.booster.predict(X, pred_contrib=True, start_iteration=self.start_iteration,
+                                    num_iteration=self._num_iteration)
+
+    def _compact(self, kind: str, data) -> tuple[np.ndarray, np.ndarray]:
+        """The compact contributions of the distinct rows of ``data``, and each row's distinct row."""
         if data.shape[1] != self.n_features:
             raise ValueError(f"the number of features in X ({data.shape[1]}) is not the number the model "
                              f"was trained with ({self.n_features})")
@@ -127,23 +168,14 @@ class FastTreeShap:
         else:
             columns = data.tocsc()[:, used].toarray().astype(np.float64, copy=False)
         codes = self._classes.encode(columns, sparse=kind != "dense")
-        n_classes = self._model.num_tree_per_iteration
+        n_classes = self._n_outputs()
         jobs = (os.cpu_count() or 1) if self.n_jobs == -1 else max(1, int(self.n_jobs))
         if codes.shape[0] == 0:
-            compact = np.zeros((0, n_classes * (used.size + 1)))
-        else:
-            # imported here, not above: compiling tools (numba) load only when rows are explained
-            from vsvrisk.explain._engine import explain
+            return np.zeros((0, n_classes * (used.size + 1))), np.zeros(0, dtype=np.int64)
+        # imported here, not above: compiling tools (numba) load only when rows are explained
+        from vsvrisk.explain._engine import explain_distinct
 
-            compact = explain(self._plans, self._classes, codes, n_classes, jobs)
-        # the compact columns (per class: used features, base) in pred_contrib's layout
-        width = self.n_features + 1
-        targets = np.concatenate([k * width + np.append(used, self.n_features) for k in range(n_classes)])
-        if kind == "dense":
-            values = np.zeros((compact.shape[0], n_classes * width))
-            values[:, targets] = compact
-            return values
-        return _as_sparse(compact, targets, kind, data.dtype, n_classes, width)
+        return explain_distinct(self._plans, self._classes, codes, n_classes, jobs)
 
 
 def _booster_of(model):

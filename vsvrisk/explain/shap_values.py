@@ -158,19 +158,25 @@ class _GroupExplainer:
 
     def contributions(self, matrix: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Per-variable contributions (n, n_union_variables) and the base value (n,)."""
+        contributions, base, inverse = self.distinct_contributions(matrix)
+        return contributions[inverse], base[inverse]
+
+    def distinct_contributions(self, matrix: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(contributions, base, inverse)``: row *i* of ``matrix`` has ``contributions[inverse[i]]``
+        and ``base[inverse[i]]``. The trees explain each distinct row of their classes once (a
+        national cohort: a third to a half of its rows); a logistic model explains every row."""
         if self.is_logistic:
             coef = self.learner.coef_[0]
             values = matrix.to_numpy(dtype=float)
-            columns = (values - self.means) * coef
             base = np.full(len(values), float(self.learner.intercept_[0] + coef @ self.means))
-        else:
-            if self.tree_shap is None:
-                from vsvrisk.explain.fast_treeshap import FastTreeShap
+            return ((values - self.means) * coef) @ self.indicator, base, np.arange(len(values))
+        if self.tree_shap is None:
+            from vsvrisk.explain.fast_treeshap import FastTreeShap
 
-                self.tree_shap = FastTreeShap(self.learner.booster_)
-            raw = self.tree_shap.pred_contrib(matrix)
-            columns, base = raw[:, :-1], raw[:, -1]
-        return columns @ self.indicator, base
+            self.tree_shap = FastTreeShap(self.learner.booster_)
+        # Grouped into variables per distinct row: no (rows x learner columns) table in between.
+        distinct, inverse, columns = self.tree_shap._distinct_contrib(matrix)
+        return distinct[:, :-1] @ self.indicator[columns[:-1]], np.ascontiguousarray(distinct[:, -1]), inverse
 
 
 def _model_groups(model, X: pd.DataFrame, what: str = "X") -> np.ndarray:
@@ -248,16 +254,18 @@ def _fit_means(explainers: dict, X: pd.DataFrame, groups: np.ndarray, chunk_size
     return margin_sum / max(len(X), 1)
 
 
-def _explained_chunks(explainers, X, groups, chunk_size):
-    """Yield (chunk slice, group, row mask in chunk, prepared values, contributions, base)."""
+def _explained_chunks(explainers, X, groups, chunk_size, distinct: bool = False):
+    """Yield (chunk slice, group, row mask in chunk, prepared values, contributions, base), or
+    with ``distinct`` (..., contributions, base, inverse) of the chunk's distinct rows
+    (:meth:`_GroupExplainer.distinct_contributions`)."""
     for rows in _chunks(len(X), chunk_size):
         chunk, chunk_groups = X.iloc[rows], groups[rows]
         for group, explainer in explainers.items():
             mask = chunk_groups == group
             if mask.any():
                 prepared, matrix = explainer.transform(chunk.loc[mask])
-                contributions, base = explainer.contributions(matrix)
-                yield rows, group, mask, prepared, contributions, base
+                explained = explainer.distinct_contributions(matrix) if distinct else explainer.contributions(matrix)
+                yield rows, group, mask, prepared, *explained
 
 
 def shap_values(model, X: pd.DataFrame, *, background: pd.DataFrame | None = None,
