@@ -257,3 +257,47 @@ def test_when_one_group_fails_side_by_side_the_other_stops_at_its_next_tree():
     with pytest.raises(ValueError, match="broken"):
         side.map(fit, ["trains", "fails"])
     assert 0 < len(trees) < 500  # stopped, not 2,000 trees of ~10 ms each
+
+
+def test_work_beside_the_fit_runs_on_the_core_the_first_group_to_finish_leaves():
+    # Two stand-in groups: "short" finishes at once, "long" only when told. The work handed over
+    # starts on short's thread while long still trains, and holds its result after the block.
+    import threading
+
+    from vsvrisk.models._threads import SideBySide, beside_the_fit
+
+    long_may_end, seen = threading.Event(), {}
+
+    def fit(group):
+        if group == "long":
+            assert long_may_end.wait(30), "the work beside the fit never started"
+        return group
+
+    def work(value):
+        seen["thread"] = threading.current_thread().name
+        seen["long was training"] = not long_may_end.is_set()
+        long_may_end.set()
+        return value * 2
+
+    with beside_the_fit() as beside:
+        doubled = beside(work, 21)
+        assert SideBySide(threads=1).map(fit, ["long", "short"]) == ["long", "short"]
+    assert doubled.result(timeout=30) == 42
+    assert seen["long was training"] and seen["thread"].startswith("vsvrisk-fit")
+
+
+def test_work_beside_no_fit_runs_as_the_block_ends_and_keeps_its_error():
+    from vsvrisk.models._threads import beside_the_fit
+
+    ran = []
+    with beside_the_fit() as beside:
+        first = beside(ran.append, "first")
+        failed = beside(int, "not a number")
+        assert not ran  # a logistic fit, or none: nothing runs until the block ends
+    assert ran == ["first"] and first.result() is None
+    with pytest.raises(ValueError, match="not a number"):
+        failed.result()
+    with pytest.raises(KeyError), beside_the_fit() as beside:  # an error in the block: nothing runs
+        never = beside(ran.append, "never")
+        raise KeyError("the fit failed")
+    assert never.cancelled() and ran == ["first"]

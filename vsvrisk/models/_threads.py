@@ -1,14 +1,21 @@
-"""How many LightGBM threads each model group gets when the groups are fitted side by side."""
+"""How many LightGBM threads each model group gets when the groups are fitted side by side, and
+work that runs on the core the first group to finish leaves free."""
 
 from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from vsvrisk._cores import usable_cores
 
-__all__ = ["SideBySide", "side_by_side_threads"]
+__all__ = ["SideBySide", "beside_the_fit", "side_by_side_threads"]
+
+#: The work waiting for a side-by-side fit's free core: (future, function, args) in order.
+_WAITING: ContextVar[list | None] = ContextVar("vsvrisk_beside_the_fit", default=None)
 
 #: LightGBM's names for its number of threads.
 THREAD_PARAMETERS = frozenset({"n_jobs", "num_threads", "nthread", "num_thread", "nthreads"})
@@ -77,13 +84,84 @@ class SideBySide:
         return stop_beside_a_failure
 
     def map(self, fit, groups: list) -> list:
-        """``[fit(group) for group in groups]``, the groups side by side."""
-        with ThreadPoolExecutor(len(groups)) as pool:  # LightGBM releases the GIL
-            futures = [pool.submit(fit, group) for group in groups]
-            try:
-                for future in as_completed(futures):  # the first failure raises here, whichever group
-                    future.result()
-                return [future.result() for future in futures]
-            except BaseException:  # a failure, or Ctrl-C while waiting
-                self._stop.set()
-                raise
+        """``[fit(group) for group in groups]``, the groups side by side.
+
+        Work handed over by :func:`beside_the_fit` queues behind the groups on the same threads,
+        so it starts on the core of the first group to finish, while the others still train.
+        """
+        pool = ThreadPoolExecutor(len(groups), thread_name_prefix="vsvrisk-fit")  # LightGBM releases the GIL
+        futures = [pool.submit(fit, group) for group in groups]
+        beside = _take_waiting()
+        for future, function, args in beside:
+            pool.submit(_settle, future, function, args)
+        try:
+            for future in as_completed(futures):  # the first failure raises here, whichever group
+                future.result()
+            return [future.result() for future in futures]
+        except BaseException:  # a failure, or Ctrl-C while waiting: wait for the groups to stop
+            self._stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            for future, _, _ in beside:
+                future.cancel()  # what never started
+            raise
+        finally:
+            pool.shutdown(wait=False)  # work beside the fit goes on while the caller does
+
+
+@contextmanager
+def beside_the_fit() -> Iterator:
+    """Hand work to the core that a side-by-side fit leaves free: ``submit(function, *args)``.
+
+    On two cores vo and mbo train side by side, one LightGBM thread each (:class:`SideBySide`),
+    and the smaller group finishes seconds before the larger one, leaving its core idle. Work
+    submitted in the block (a ``concurrent.futures.Future`` comes back) starts on that core,
+    after the groups of the next side-by-side fit in the block (``RiskModel.fit``), in the order
+    submitted. Where no fit takes it (a logistic model, threads set by the spec, no fit at
+    all), it runs on the calling thread when the block ends. Either way each future holds a
+    result (or the error) once the block is left without an error; after an error the work
+    not yet started is cancelled.
+
+    Examples
+    --------
+    >>> with beside_the_fit() as submit:
+    ...     later = submit(sum, [1, 2, 3])  # no fit in this block: runs as the block ends
+    >>> later.result()
+    6
+    """
+    waiting: list = []
+    token = _WAITING.set(waiting)
+
+    def submit(function, *args) -> Future:
+        future: Future = Future()
+        waiting.append((future, function, args))
+        return future
+
+    try:
+        yield submit
+    except BaseException:
+        for future, _, _ in waiting:
+            future.cancel()
+        raise
+    finally:
+        _WAITING.reset(token)
+    for future, function, args in waiting:
+        _settle(future, function, args)
+
+
+def _take_waiting() -> list:
+    """The work :func:`beside_the_fit` holds for the next fit (taken: it runs once)."""
+    waiting = _WAITING.get()
+    if not waiting:
+        return []
+    taken = list(waiting)
+    waiting.clear()
+    return taken
+
+
+def _settle(future: Future, function, args) -> None:
+    if not future.set_running_or_notify_cancel():
+        return
+    try:
+        future.set_result(function(*args))
+    except BaseException as error:  # handed to the caller's .result()
+        future.set_exception(error)

@@ -40,6 +40,21 @@ def _pip_requirements() -> list[str]:
     return [f"vsvrisk=={__version__}", *(f"{name}=={version(name)}" for name in names)]
 
 
+def _import_later_steps() -> None:
+    """Import what the steps after the fit use: the figures (matplotlib), the drift report, the
+    disclosure control, MLflow's model flavour and its map of installed packages (which MLflow
+    builds when it checks the model's requirements: a scan of every installed package)."""
+    from importlib import import_module
+
+    for name in ("vsvrisk.evaluate.plots", "vsvrisk.audit.drift", "vsvrisk.report", "mlflow.sklearn"):
+        import_module(name)
+    from mlflow.utils import requirements_utils
+
+    build_map = getattr(requirements_utils, "_init_packages_to_modules_map", None)  # private: may go
+    if build_map is not None:
+        build_map()
+
+
 def _flatten(prefix: str, value, out: dict) -> dict:
     if isinstance(value, dict):
         for key, item in value.items():
@@ -108,14 +123,11 @@ def train(
     import mlflow
 
     from vsvrisk import tracking
-    from vsvrisk.audit import drift_report, drift_warnings
     from vsvrisk.cohorts import frame_sha256, load_training_data
-    from vsvrisk.data.regions import region_names
     from vsvrisk.data.years import school_year_rows
-    from vsvrisk.evaluate.plots import calibration_figure, regional_oe_figure, roc_figure
     from vsvrisk.evaluate.validation import out_of_time
     from vsvrisk.models import RiskModel, load_model_spec, odds_ratios
-    from vsvrisk.report import suppress_small_cells
+    from vsvrisk.models._threads import beside_the_fit
 
     step = progress or (lambda message: None)
     spec = load_model_spec(spec)
@@ -123,17 +135,29 @@ def train(
     frame, source = load_training_data(spec, data, read=_memo.person_years)
     model = RiskModel.from_spec(spec)
     cohorts = {year: school_year_rows(frame, year) for year in (spec.data.train_year, spec.data.eval_year)}
-    hashes = {year: frame_sha256(cohort) for year, cohort in cohorts.items()}
     tags = {"learner": spec.learner, "vsvrisk_version": __version__, "vsvrisk_kind": "train", **source,
-            "train_cohort_sha256": hashes[spec.data.train_year], "eval_cohort_sha256": hashes[spec.data.eval_year],
             "mlflow.note.content": run_description(spec, source)}
     with tracking.tracked_run(spec.name, experiment=experiment or tracking.DEFAULT_EXPERIMENT, tags=tags) as run:
         mlflow.log_params(_flatten("", spec.model_dump(mode="json"), {}))
         tracking.log_json(spec.model_dump(mode="json"), "spec.json")
+        step(f"fitting {spec.learner} on {spec.data.train_year}/{spec.data.train_year + 1}")
+        # The cohorts' digests and the imports of the steps after the fit need no model: they run
+        # on the core that the first model group to finish leaves idle while the other trains.
+        with beside_the_fit() as beside:
+            digests = {year: beside(frame_sha256, cohort) for year, cohort in cohorts.items()}
+            imported = beside(_import_later_steps)
+            result = out_of_time(model, frame, spec.data.train_year, spec.data.eval_year)
+        hashes = {year: digest.result() for year, digest in digests.items()}
+        imported.result()
+        from vsvrisk.audit import drift_report, drift_warnings
+        from vsvrisk.data.regions import region_names
+        from vsvrisk.evaluate.plots import calibration_figure, regional_oe_figure, roc_figure
+        from vsvrisk.report import suppress_small_cells
+
+        mlflow.set_tags({"train_cohort_sha256": hashes[spec.data.train_year],
+                         "eval_cohort_sha256": hashes[spec.data.eval_year]})
         for context, year in (("training", spec.data.train_year), ("evaluation", spec.data.eval_year)):
             tracking.log_cohort(cohorts[year], context=context, school_year=year, source=source, sha256=hashes[year])
-        step(f"fitting {spec.learner} on {spec.data.train_year}/{spec.data.train_year + 1}")
-        result = out_of_time(model, frame, spec.data.train_year, spec.data.eval_year)
         step(f"evaluating on {spec.data.eval_year}/{spec.data.eval_year + 1}")
         evaluation = result.evaluation
         mlflow.log_metrics({k: float(v) for k, v in evaluation.metrics.items() if pd.notna(v)})
