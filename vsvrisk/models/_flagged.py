@@ -83,6 +83,7 @@ class FlagPredictor:
         self.frame = X if read is None else X[[name for name in X.columns if name in set(read)]]
         self._groups = _group_structure(model) if read is not None and len(X) >= _KEYS_FROM else None
         self._base = None  # per model group: its rows and each row's learner class (on first use)
+        self._tables = {}  # per model group: the trees' table predictor and its classes' codes, or None
 
     def predict(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """The rows without ``name`` (a boolean mask) and their predictions with ``name`` set.
@@ -90,6 +91,10 @@ class FlagPredictor:
         The predictions are those of ``model.predict_risk(X[without].assign(**{name: True}))``.
         """
         without = ~self.X[name].to_numpy(dtype=bool)
+        if self._groups is not None and without.any() and self._prepared(name):
+            tabled = self._from_tables(name, without)
+            if tabled is not None:
+                return without, tabled
         keyed = self._keys(name, without) if self._groups is not None and without.any() else None
         if keyed is None:
             return without, self._plain(name, without)
@@ -111,13 +116,8 @@ class FlagPredictor:
     def _keys(self, name: str, without: np.ndarray) -> tuple[np.ndarray, int] | None:
         """Per row without ``name``, a key below the number returned: rows of one key are
         predicted alike once registered. None where the model's structure does not say."""
-        if name == "sector" and self.model.sectors != "pooled":  # it would move rows between groups
+        if not self._prepared(name):
             return None
-        if self._base is None:
-            self._base = self._learner_classes()
-            if self._base is None:
-                self._groups = None
-                return None
         keys = np.empty(len(self.X), dtype=np.int64)
         offset = 0
         for group, (rows, classes, n_classes) in self._base.items():
@@ -133,6 +133,18 @@ class FlagPredictor:
             offset = len(distinct)
         return keys, offset
 
+    def _prepared(self, name: str) -> bool:
+        """Whether the groups' learner classes are known (found on first use) and ``name`` keeps
+        every row in its model group."""
+        if name == "sector" and self.model.sectors != "pooled":  # it would move rows between groups
+            return False
+        if self._base is None:
+            self._base = self._learner_classes()
+            if self._base is None:
+                self._groups = None
+                return False
+        return True
+
     def _learner_classes(self) -> dict | None:
         """Per model group, its rows, each row's learner class and the number of classes."""
         groups = self.model.model_groups(self.frame)
@@ -145,16 +157,58 @@ class FlagPredictor:
                 continue
             features = self.model.feature_pipeline(group).transform(self.frame.loc[rows])
             learner = self.model.learner_of(group)
-            classes = _lightgbm_classes(learner, features) if isinstance(learner, LGBMRiskClassifier) else None
-            if classes is None:  # rows of one learner input, value by value
+            found = _lightgbm_classes(learner, features) if isinstance(learner, LGBMRiskClassifier) else None
+            self._tables[group] = None
+            if found is None:  # rows of one learner input, value by value
                 try:
                     classes, n_classes = _row_codes(features)
                 except (TypeError, ValueError):
                     return None
             else:
-                n_classes = int(classes.max()) + 1
+                classes, predictor, class_codes = found
+                n_classes = len(class_codes)
+                fitted = self.model.models_[group]  # the tables answer the learner, not a calibration on it
+                if isinstance(fitted, Pipeline) and fitted[-1] is learner:
+                    self._tables[group] = (predictor, class_codes)
             base[group] = (rows, classes, n_classes)
         return base
+
+    def _from_tables(self, name: str, without: np.ndarray) -> np.ndarray | None:
+        """The predictions of the rows without ``name``, registered, from each group's distinct
+        learner classes with the flag's classes changed (the trees' tables predict them): no
+        pass of the registered rows through the features. None where a group has no tables or
+        a feature is made from the flag (``Multiproblematiek``)."""
+        if any(self._tables.get(group) is None for group in self._base) or \
+                any(columns is not None and name in columns for blocks in self._groups.values() for columns in blocks):
+            return None
+        out = np.empty(len(self.X))
+        for group, (rows, classes, _) in self._base.items():
+            predictor, codes = self._tables[group]
+            changed = self._registered_classes(group, name, rows, predictor)
+            if changed is not None:
+                codes = codes.copy()
+                codes[:, changed[0]] = changed[1]
+            out[rows] = predictor.predict_codes(codes, n_jobs=self.model.learner_of(group).n_jobs or -1)[classes]
+        return out[without]
+
+    def _registered_classes(self, group: str, name: str, rows: np.ndarray, predictor) -> tuple | None:
+        """(positions, classes): the learner classes that registering a row changes, among the
+        features the trees split on, and their values once registered; None where none changes.
+
+        Found from one row of the group taken through the features with the flag unset and set:
+        each learner column is made from its own column alone (the module docstring), so the
+        columns made from the flag change the same way for every row."""
+        from vsvrisk._lgbm.frame import lightgbm_columns
+
+        booster = self.model.learner_of(group).booster_
+        first = int(np.argmax(rows))
+        pair = self.frame.iloc[[first, first]].copy()
+        pair[name] = [False, True]
+        features = self.model.feature_pipeline(group).transform(pair)
+        used = predictor.classes.features
+        codes = predictor.classes.encode(lightgbm_columns(features, booster.pandas_categorical, used))
+        changed = np.flatnonzero(codes[0] != codes[1])
+        return (changed, codes[1, changed]) if changed.size else None
 
 
 def _group_structure(model: RiskModel) -> dict | None:
@@ -197,9 +251,10 @@ def _blocks(transformer: ColumnTransformer) -> list[tuple[object, object]]:
             for name, block, columns in transformer.transformers_]
 
 
-def _lightgbm_classes(learner: LGBMRiskClassifier, X: pd.DataFrame) -> np.ndarray | None:
-    """Per row of ``X``, its class under the trees ``learner.predict_proba`` reads: rows of one
-    class go the same way at every split. None where the per-tree tables do not cover the model."""
+def _lightgbm_classes(learner: LGBMRiskClassifier, X: pd.DataFrame) -> tuple | None:
+    """Per row of ``X``, its class under the trees ``learner.predict_proba`` reads (rows of one
+    class go the same way at every split), the trees' :class:`~vsvrisk._lgbm.predict.TablePredictor`
+    and each class's codes. None where the per-tree tables do not cover the model."""
     # imported here, as in LGBMRiskClassifier: the compiled kernels (numba) load only when used
     from vsvrisk._lgbm.classes import distinct_rows
     from vsvrisk._lgbm.frame import lightgbm_columns
@@ -213,10 +268,11 @@ def _lightgbm_classes(learner: LGBMRiskClassifier, X: pd.DataFrame) -> np.ndarra
         return None
     used = predictor.classes.features
     if not used.size:  # no split: one class
-        return np.zeros(len(X), dtype=np.int64)
+        return np.zeros(len(X), dtype=np.int64), predictor, np.zeros((min(len(X), 1), 0), dtype=np.int32)
     jobs = learner.n_jobs if learner.n_jobs is not None and learner.n_jobs >= 1 else os.cpu_count() or 1
     codes = predictor.classes.encode(lightgbm_columns(X, booster.pandas_categorical, used), n_jobs=jobs)
-    return distinct_rows(codes, predictor.classes.n_classes)[1]
+    first, classes = distinct_rows(codes, predictor.classes.n_classes)
+    return classes, predictor, codes[first]
 
 
 def _row_codes(frame: pd.DataFrame) -> tuple[np.ndarray, int]:

@@ -55,6 +55,13 @@ def _import_later_steps() -> None:
         build_map()
 
 
+def _feature_drift(train_cohort: pd.DataFrame, evaluation_cohort: pd.DataFrame) -> pd.DataFrame:
+    """The drift of the characteristics (no model needed); the calibration's rows come after the fit."""
+    from vsvrisk.audit import drift_report
+
+    return drift_report(train_cohort, evaluation_cohort)
+
+
 def _flatten(prefix: str, value, out: dict) -> dict:
     if isinstance(value, dict):
         for key, item in value.items():
@@ -146,6 +153,7 @@ def train(
         with beside_the_fit() as beside:
             digests = {year: beside(frame_sha256, cohort) for year, cohort in cohorts.items()}
             imported = beside(_import_later_steps)
+            feature_drift = beside(_feature_drift, cohorts[spec.data.train_year], cohorts[spec.data.eval_year])
             result = out_of_time(model, frame, spec.data.train_year, spec.data.eval_year)
         hashes = {year: digest.result() for year, digest in digests.items()}
         imported.result()
@@ -173,7 +181,8 @@ def train(
         step("checking drift between the cohorts")
         train_cohort = cohorts[spec.data.train_year]
         p_train = result.model.predict_risk(train_cohort)
-        drift = drift_report(train_cohort, evaluation_cohort, p_train=p_train, p_scored=p)
+        calibration = drift_report(train_cohort, evaluation_cohort, features=[], p_train=p_train, p_scored=p)
+        drift = pd.concat([feature_drift.result(), calibration], ignore_index=True)
         # Within the demo the later steps score these cohorts with this model again: they are
         # answered from here (the cohorts' hashes are the ones the run is tagged with).
         _memo.remember_risk(run.info.run_id, hashes[spec.data.train_year], p_train)
