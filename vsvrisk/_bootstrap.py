@@ -103,11 +103,14 @@ def random_words(stream: np.random.Generator, n: int) -> np.ndarray:
     return stream.bit_generator.random_raw((n + 1) // 2)
 
 
-def draw_weights(stream: np.random.Generator, out: np.ndarray) -> None:
-    """Fill ``out`` (uint8, one per person) with the Poisson(1) weights of ``stream``."""
+def draw_weights(stream: np.random.Generator, out: np.ndarray) -> int:
+    """Fill ``out`` (uint8, one per person) with the Poisson(1) weights of ``stream``; return their
+    sum (counted on the way: one pass less over the weights)."""
+    total = 0
     for start in range(0, out.size, CHUNK):
         stop = min(start + CHUNK, out.size)
-        _poisson_counts(random_words(stream, stop - start), THRESHOLDS, out[start:stop])
+        total += int(_poisson_counts(random_words(stream, stop - start), THRESHOLDS, out[start:stop]))
+    return total
 
 
 def weighted_sums(stream: np.random.Generator, codes: np.ndarray, columns: tuple, out: tuple) -> None:
@@ -199,9 +202,12 @@ def _poisson_counts(words, thresholds, out):  # pragma: no cover - compiled
         out[2 * j + 1] = np.uint8(high >= t0) + np.uint8(high >= t1) + np.uint8(high >= t2) + np.uint8(high >= t3)
     if out.size & 1:
         out[out.size - 1] = _poisson(_uniform(words, out.size - 1), thresholds)
+    total = 0
     for i in range(out.size):
         if out[i] == 4:
             out[i] = _poisson(_uniform(words, i), thresholds)
+        total += out[i]
+    return total
 
 
 @njit(**_JIT)

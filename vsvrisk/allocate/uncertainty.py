@@ -101,8 +101,8 @@ class _Aggregator:
             # Drawn and summed chunk by chunk in one pass: the weights are never stored.
             _bootstrap.weighted_sums(stream, self.codes, (self.probabilities,), (work["need"],))
             return work["need"][1:].copy()
-        _bootstrap.draw_weights(stream, work["weights"])
-        return self._top_share(work["weights"], work)
+        total = _bootstrap.draw_weights(stream, work["weights"])
+        return self._top_share(work["weights"], work, total)
 
     def __call__(self, weights: np.ndarray) -> np.ndarray:
         n = self.codes.size
@@ -115,13 +115,14 @@ class _Aggregator:
         work = {"sorted": np.empty(n, dtype=weights.dtype), "part": np.empty(N_REGIONS + 1)}
         return self._top_share(weights, work)
 
-    def _top_share(self, weights: np.ndarray, work: dict) -> np.ndarray:
+    def _top_share(self, weights: np.ndarray, work: dict, total: int | None = None) -> np.ndarray:
         # top_share_cut on the running total of the sorted weights, reading only the top of the
         # order: the persons up to the crossing one, then its tie block (the same cut, so the
         # same doubles, as the running total of every person would give).
         sorted_weights, part = work["sorted"], work["part"]
         need = np.zeros(N_REGIONS + 1)
-        target = top_share_target(float(weights.sum(dtype=np.int64)), self.scenario.top_share)
+        total = int(weights.sum(dtype=np.int64)) if total is None else total
+        target = top_share_target(float(total), self.scenario.top_share)
         if target <= 0 or weights.size == 0:
             return need[1:]
         crossing, reached = _bootstrap.sorted_prefix(weights, self.order, target, sorted_weights)
