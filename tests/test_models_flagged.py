@@ -119,6 +119,16 @@ def test_a_calibrated_model_and_a_pooled_one_get_the_plain_paths_numbers(cohort)
             assert np.array_equal(predictor.predict(name)[1], _plain(fitted, cohort, name)[1])
 
 
+def test_trees_that_never_split_give_the_plain_paths_numbers(cohort):
+    # Every tree a single leaf (no group of 10 million pupils to split): no class to change.
+    fitted = RiskModel("lightgbm", MODELS["lightgbm"][1], params={**SMALL_TREES, "min_child_samples": 10**7}).fit(cohort)
+    predictor = FlagPredictor(fitted, cohort)
+    for name in ("psychosocial", "crime_suspect"):
+        without, p = predictor.predict(name)
+        assert np.array_equal(p, _plain(fitted, cohort, name)[1]) and np.unique(p).size <= 2
+        assert predictor._from_tables(name, without) is not None  # answered by the trees' tables
+
+
 def test_the_risk_to_watch_is_the_same_table_as_on_the_plain_path(model, cohort):
     p = model.predict_risk(cohort).to_numpy()
     scenario = {"top_share": 0.25}

@@ -200,12 +200,14 @@ class FlagPredictor:
         columns made from the flag change the same way for every row."""
         from vsvrisk._lgbm.frame import lightgbm_columns
 
+        used = predictor.classes.features
+        if not used.size:  # trees without a split: nothing to change
+            return None
         booster = self.model.learner_of(group).booster_
         first = int(np.argmax(rows))
         pair = self.frame.iloc[[first, first]].copy()
         pair[name] = [False, True]
         features = self.model.feature_pipeline(group).transform(pair)
-        used = predictor.classes.features
         codes = predictor.classes.encode(lightgbm_columns(features, booster.pandas_categorical, used))
         changed = np.flatnonzero(codes[0] != codes[1])
         return (changed, codes[1, changed]) if changed.size else None
