@@ -22,8 +22,12 @@ So two pupils without the flag are predicted alike once registered when they are
 group, one learner class, and agree on the other columns of any block that reads the flag. One
 pupil of each such key is predicted, through the model's own ``predict_risk`` on the columns it
 reads, and the prediction goes to every pupil of the key: the same doubles as predicting every
-pupil. A model whose structure is not this one (not a ``RiskModel``, another pipeline) gets
-exactly the plain path: every pupil without the flag, predicted with the flag set.
+pupil. Where no feature is made from the flag and every group is LightGBM on the trees' tables
+(:class:`~vsvrisk._lgbm.predict.TablePredictor`), not even those rows go through the features:
+each group's distinct learner classes, with the classes of the flag's column changed to those of
+a registered row, are predicted from the tables (the same doubles again). A model whose structure
+is not this one (not a ``RiskModel``, another pipeline) gets exactly the plain path: every pupil
+without the flag, predicted with the flag set.
 """
 
 from __future__ import annotations

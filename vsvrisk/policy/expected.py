@@ -7,9 +7,9 @@ registration f (a problem flag among the model's predictors):
     eur_per_person[r, f] = lambda_r x mean over r's pupils without f of ( c(p with f) - c(p without f) )
 
 - ``p with f`` is the model's prediction for the pupil with the flag set, everything else
-  unchanged: one extra ``predict_risk`` per registration, on the pupils without it (of a
-  :class:`~vsvrisk.models.RiskModel`, one pupil of each set that the model cannot tell apart
-  once registered, :mod:`vsvrisk.models._flagged`: the same numbers);
+  unchanged: one extra prediction per registration, of the pupils without it (a
+  :class:`~vsvrisk.models.RiskModel` predicts each set of pupils that it cannot tell apart once
+  registered once, :mod:`vsvrisk.models._flagged`: the same numbers);
 - ``c`` is the pupil's contribution to need under the scenario: ``all``, the probability itself;
   ``top_share``, the probability where it lies above the national cut-off, with the cut-off
   fixed where the allocation put it (one more registered pupil does not move it), so a pupil
