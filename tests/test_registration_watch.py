@@ -63,3 +63,17 @@ def test_the_allocation_page_the_regions_pages_and_the_card_name_it(watch, demo_
                 assert watch_sentences([row], g)[0] in region
     card = (demo_outputs.out / "card" / "card.html").read_text(encoding="utf-8")
     assert watch_sentences(risks["regions"][:1], g)[0] in card  # the largest, in the risks field
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_every_registrations_sentence_reads_without_nested_brackets(lang):
+    # The registrar stands in brackets in the sentence: a label with brackets of its own read as
+    # "(geregistreerd door gemeente (bijstand))".
+    rows = [{"registration": name, "eur_per_person": 10.0, "region_name": "Twente", "eur_per_pp": 1.0}
+            for name in PROBLEM_FLAGS]
+    for line in watch_sentences(rows, glossary(lang)):
+        depth = 0
+        for character in line:
+            depth += {"(": 1, ")": -1}.get(character, 0)
+            assert depth in (0, 1), line
+        assert depth == 0, line

@@ -192,7 +192,7 @@ REGISTRARS = {
     "psychosocial": ("jeugdzorg of jeugd-ggz", "youth care or youth mental health care"),
     "crime_suspect": ("politie", "police"),
     "problem_debts": ("schuldhulpverlening", "debt counselling"),
-    "benefits_household": ("gemeente (bijstand)", "municipality (social assistance)"),
+    "benefits_household": ("gemeentelijke sociale dienst", "municipal social services"),
     "parent_crime_suspect": ("politie", "police"),
     "parent_mental_health": ("ggz-aanbieders", "mental health care providers"),
 }
