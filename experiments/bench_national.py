@@ -16,7 +16,9 @@ pred_contrib=True)`` for every scored row, timed on ``--raw-rows`` rows per sect
 to all of them (said so in the output; ``--raw-full`` times all rows).
 
 Targets on the 2-core reference machine: the chain after synth under 40 s (issue 15) and within
-1.5x the raw reference, peak memory under 8 GiB.
+1.5x the raw reference, peak memory under 8 GiB. What shared the machine while the chain ran is
+printed beside it (the hypervisor's steal, other processes' CPU seconds, from ``/proc/stat``):
+the chain's figure means "quiet" only when both are near zero.
 
 With ``--profile`` the chain after synth runs under cProfile (CPU time of this process, the
 bootstrap's worker processes apart) and the functions with the most cumulative time are printed:
@@ -43,6 +45,35 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _peak_rss(who=resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss * 1024 / GIB
+
+
+def _host() -> tuple[float, float, float] | None:
+    """(busy, stolen, all) CPU seconds of every core so far, from /proc/stat (None off Linux),
+    and this process's own CPU seconds are taken beside them: what others took is the rest."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    idle, stolen, total = values[3] + values[4], values[7] if len(values) > 7 else 0, sum(values)
+    return (total - idle - stolen) / tick, stolen / tick, total / tick
+
+
+def _own_cpu() -> float:
+    """CPU seconds of this process and of its worker processes that have ended."""
+    return sum(resource.getrusage(who).ru_utime + resource.getrusage(who).ru_stime
+               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+
+
+def _contention(before, after, own_cpu: float) -> str:
+    """What shared the machine while the chain ran: the hypervisor's steal and other processes'
+    CPU. A neighbour slows the chain's Python and memory traffic far more than LightGBM's inner
+    loop, so the raw fit alone does not show it (experiments/README.md, "Seventh round")."""
+    if before is None or after is None:
+        return "not known (no /proc/stat)"
+    busy, stolen, total = (b - a for a, b in zip(before, after))
+    others = max(0.0, busy - own_cpu)
+    return f"steal {100 * stolen / max(total, 1e-9):.1f}% of CPU time, other processes {others:.1f} CPU s"
 
 
 def _raw_reference(population: Path, cohort: Path, args) -> dict:
@@ -115,6 +146,7 @@ def main() -> None:
 
         profiler = cProfile.Profile(time.process_time)
         profiler.enable()
+    host_before, cpu_before = _host(), _own_cpu()
     start = time.perf_counter()
     run = runs.train(ROOT / "configs" / "lightgbm.yaml", population, experiment="national", progress=progress)
     stages["train (lightgbm, vo + mbo)"] = (time.perf_counter() - start, _peak_rss())
@@ -129,6 +161,7 @@ def main() -> None:
     out = runs.allocate_run(config, work / "allocation", run_id=run.run_id, data=cohort, progress=progress)
     allocate_s = time.perf_counter() - start
     stages["allocate (SHAP all rows, 1,000 bootstrap, report)"] = (allocate_s, _peak_rss())
+    contention = _contention(host_before, _host(), _own_cpu() - cpu_before)
     steps = _steps(marks, start, allocate_s)
     written = sorted(path.name for path in out.iterdir())
     if profiler is not None:
@@ -152,6 +185,7 @@ def main() -> None:
             print(f"  {message[:50]:50} {seconds:9.1f}")
     after_synth = sum(seconds for name, (seconds, _) in stages.items() if not name.startswith("synth"))
     print(f"{'chain after synth':52} {after_synth:9.1f}  (target < 40 s on a quiet machine)")
+    print(f"{'the machine during the chain':52} {contention}")
     if raw is not None:
         _print_reference(raw, after_synth, args)
     print(f"{'peak RSS, this process':52} {_peak_rss():9.2f}  (target < 8 GiB)")
